@@ -1,0 +1,33 @@
+//! The Elastic connectors protocol as typed data: connector and sync job documents, configuration
+//! field specs, sync rules, features, pipeline and scheduling, and the two state machines.
+//!
+//! This crate does no I/O. Every document type keeps fields it does not know in `extra`, so a
+//! read-modify-write never drops what Kibana or a newer Elasticsearch added.
+
+pub mod config;
+pub mod connector;
+pub mod features;
+pub mod filtering;
+pub mod pipeline;
+pub mod scheduling;
+pub mod status;
+pub mod sync_job;
+pub mod timestamp;
+
+pub use config::{
+    ConfigField, Configuration, Dependency, Display, FieldError, FieldType, FieldValidation,
+    SelectOption, ValidationType, validate_configuration,
+};
+pub use connector::{ACL_INDEX_PREFIX, CONNECTORS_CONCRETE_INDEX, CONNECTORS_INDEX, Connector};
+pub use features::{FeatureFlag, Features, SyncRulesFeatures};
+pub use filtering::{
+    AdvancedSnippet, BasicRule, FilteringEntry, FilteringRules, FilteringValidation, Policy,
+    RuleKind, ValidationError, ValidationState,
+};
+pub use pipeline::{DEFAULT_PIPELINE, Pipeline};
+pub use scheduling::{DEFAULT_INTERVAL, ScheduleEntry, Scheduling};
+pub use status::{
+    ConnectorStatus, JobType, SyncStatus, TransitionError, TriggerMethod, UnknownValue,
+};
+pub use sync_job::{JobConnector, SYNC_JOBS_CONCRETE_INDEX, SYNC_JOBS_INDEX, SyncJob};
+pub use timestamp::Timestamp;
