@@ -1,0 +1,13 @@
+//! The sync engine. Domain logic lives here (sources framework, sync rules, error budget,
+//! checkpoints, sliced syncs, the job lifecycle); Elasticsearch is reached through `es-client`.
+
+pub mod checkpoint;
+pub mod document;
+pub mod error_budget;
+pub mod rules;
+pub mod source;
+pub mod store;
+pub mod sync;
+
+pub use source::{DataSource, SourceDescriptor, SourceRegistry};
+pub use sync::{Budget, Engine, EngineConfig, EngineError, SliceOutcome};

@@ -1,0 +1,218 @@
+//! The connector framework: what a data source declares and does.
+//!
+//! A source is described by a [`SourceDescriptor`] (service type, configuration schema, features)
+//! and, given a connector's configuration, builds a [`DataSource`] that lists documents in pages
+//! from an opaque, serialisable cursor. Resuming from the cursor returned with page N yields
+//! exactly the pages after N, which is what lets a sync stop anywhere and continue in another
+//! process. See `docs/writing-a-source.md`.
+
+use async_trait::async_trait;
+use connectors_protocol::{Configuration, Features};
+use serde_json::{Map, Value};
+
+/// What a source supports; written to the connector's `features`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceFeatures {
+    pub basic_rules: bool,
+    pub advanced_rules: bool,
+    pub incremental_sync: bool,
+    pub document_level_security: bool,
+}
+
+impl Default for SourceFeatures {
+    /// The reference's `BaseDataSource` defaults: basic rules only.
+    fn default() -> Self {
+        SourceFeatures {
+            basic_rules: true,
+            advanced_rules: false,
+            incremental_sync: false,
+            document_level_security: false,
+        }
+    }
+}
+
+impl SourceFeatures {
+    pub fn to_features(self) -> Features {
+        Features::declared(
+            self.basic_rules,
+            self.advanced_rules,
+            self.incremental_sync,
+            self.document_level_security,
+        )
+    }
+}
+
+/// A failure of a source, with a message a person can act on. Never include secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// A configuration value is wrong; `field` is the configuration key.
+    #[error("{message}")]
+    Config { field: Option<String>, message: String },
+    /// The source could not be reached or refused us (host down, bad credentials, ...).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A resume cursor this source cannot read (from another version or source).
+    #[error("invalid cursor: {0}")]
+    Cursor(String),
+    /// Anything else that went wrong while reading.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl SourceError {
+    pub fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
+        SourceError::Config {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+}
+
+/// Static facts about a source, and the factory of its [`DataSource`]s.
+pub trait SourceDescriptor: Send + Sync {
+    /// `service_type` of connectors served by this source (`dir`, `postgresql`, ...).
+    fn service_type(&self) -> &'static str;
+    /// Human-readable name.
+    fn name(&self) -> &'static str;
+    /// The configuration schema written into a new connector for Kibana to render.
+    fn default_configuration(&self) -> Configuration;
+    fn features(&self) -> SourceFeatures {
+        SourceFeatures::default()
+    }
+    /// Builds a source from a connector's configuration. Field-level checks (required,
+    /// `validations`, `depends_on`) have already passed.
+    fn build(&self, configuration: &Configuration) -> Result<Box<dyn DataSource>, SourceError>;
+}
+
+/// Which documents a sync asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum SyncMode<'a> {
+    /// Every document.
+    Full,
+    /// Only what changed since `sync_cursor` (the value the source returned at the end of the
+    /// previous completed sync). Sources without incremental support never see this.
+    Incremental { sync_cursor: Option<&'a Value> },
+}
+
+/// One request for the next page.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest<'a> {
+    /// `None` for the first page, else the `next` of the previous page.
+    pub cursor: Option<&'a Value>,
+    pub mode: SyncMode<'a>,
+    /// The job's active advanced rules (`advanced_snippet.value`), when set and supported.
+    pub advanced_rules: Option<&'a Value>,
+    /// A hint: how many items a page should hold at most.
+    pub page_size: usize,
+}
+
+/// A document as a source produces it: its fields, with `_id` (a string or a number) and
+/// optionally `_timestamp`, plus an optional handle for downloading its content later.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceDocument {
+    pub fields: Map<String, Value>,
+    /// Passed back to [`DataSource::download`] when content extraction is on.
+    pub download: Option<Value>,
+}
+
+impl SourceDocument {
+    pub fn new(fields: Map<String, Value>) -> Self {
+        SourceDocument {
+            fields,
+            download: None,
+        }
+    }
+}
+
+/// One item of a page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceItem {
+    /// Index (or re-index) this document.
+    Upsert(SourceDocument),
+    /// Incremental syncs: the document with this `_id` still exists and has not changed.
+    Unchanged(String),
+    /// Incremental syncs: the document with this `_id` is gone.
+    Delete(String),
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    pub items: Vec<SourceItem>,
+    /// The cursor to resume after this page; `None` when the listing is complete.
+    pub next: Option<Value>,
+    /// The incremental sync cursor as of the end of this page, if the source keeps one. The last
+    /// one seen is stored on the connector when the job completes.
+    pub sync_cursor: Option<Value>,
+}
+
+/// Downloaded content, merged into the document before indexing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// Raw bytes, sent base64-encoded as `_attachment` for the ingest pipeline to extract.
+    Attachment(Vec<u8>),
+    /// Extracted text, sent as `body`.
+    Body(String),
+}
+
+/// A configured source.
+#[async_trait]
+pub trait DataSource: Send + Sync {
+    /// Checks beyond the schema's field validations (paths exist, tables exist, ...).
+    async fn validate_config(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+
+    /// Checks the source can be reached with this configuration.
+    async fn ping(&self) -> Result<(), SourceError>;
+
+    /// Validates advanced rules (`advanced_snippet.value`); returns one message per problem.
+    async fn validate_advanced_rules(&self, _rules: &Value) -> Vec<String> {
+        vec!["This source does not support advanced sync rules.".to_string()]
+    }
+
+    /// Whether an incremental listing reports every document that still exists (as
+    /// [`SourceItem::Unchanged`] when it did not change), so that what it does not report can
+    /// be deleted. Sources that report deletions themselves answer `false`.
+    fn incremental_lists_everything(&self) -> bool {
+        false
+    }
+
+    /// Lists the page after `request.cursor`.
+    async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError>;
+
+    /// Downloads the content of a document that carried a `download` handle. `Ok(None)` means
+    /// there is nothing to extract (unsupported type, too large).
+    async fn download(&self, _handle: &Value) -> Result<Option<Content>, SourceError> {
+        Ok(None)
+    }
+}
+
+/// The sources this build knows, by service type.
+#[derive(Default)]
+pub struct SourceRegistry {
+    sources: Vec<Box<dyn SourceDescriptor>>,
+}
+
+impl SourceRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn register(&mut self, source: Box<dyn SourceDescriptor>) -> &mut Self {
+        self.sources.retain(|s| s.service_type() != source.service_type());
+        self.sources.push(source);
+        self
+    }
+
+    pub fn get(&self, service_type: &str) -> Option<&dyn SourceDescriptor> {
+        self.sources
+            .iter()
+            .find(|s| s.service_type() == service_type)
+            .map(|s| s.as_ref())
+    }
+
+    pub fn service_types(&self) -> Vec<&'static str> {
+        self.sources.iter().map(|s| s.service_type()).collect()
+    }
+}

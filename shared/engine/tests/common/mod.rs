@@ -1,0 +1,180 @@
+//! Test support: an in-memory source with a resumable cursor, and es-sim with connectors.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use connectors_engine::source::{
+    DataSource, Page, PageRequest, SourceDescriptor, SourceDocument, SourceError, SourceFeatures,
+    SourceItem,
+};
+use connectors_engine::{Engine, EngineConfig, SourceRegistry};
+use connectors_protocol::{ConfigField, Configuration};
+use es_client::{EsClient, EsConfig, NewConnector};
+use serde_json::{Map, Value, json};
+
+/// The documents of the test source, shared so tests can change them between syncs.
+pub type Data = Arc<Mutex<BTreeMap<String, Value>>>;
+
+/// `service_type: "memory"`: lists `data` in key order; the cursor is the last key sent.
+pub struct MemorySource {
+    pub data: Data,
+}
+
+impl SourceDescriptor for MemorySource {
+    fn service_type(&self) -> &'static str {
+        "memory"
+    }
+    fn name(&self) -> &'static str {
+        "In-memory test source"
+    }
+    fn default_configuration(&self) -> Configuration {
+        let mut f = ConfigField::new("Name");
+        f.value = json!("test");
+        Configuration::from([("name".to_string(), f)])
+    }
+    fn features(&self) -> SourceFeatures {
+        SourceFeatures::default()
+    }
+    fn build(&self, _c: &Configuration) -> Result<Box<dyn DataSource>, SourceError> {
+        Ok(Box::new(MemoryData {
+            data: Arc::clone(&self.data),
+        }))
+    }
+}
+
+struct MemoryData {
+    data: Data,
+}
+
+#[async_trait]
+impl DataSource for MemoryData {
+    async fn ping(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+
+    async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {
+        let after = request.cursor.and_then(Value::as_str).map(str::to_string);
+        let data = self.data.lock().unwrap();
+        let mut items = Vec::new();
+        let mut last = None;
+        let range: Box<dyn Iterator<Item = (&String, &Value)>> = match &after {
+            Some(a) => Box::new(
+                data.range::<String, _>((std::ops::Bound::Excluded(a.clone()), std::ops::Bound::Unbounded)),
+            ),
+            None => Box::new(data.iter()),
+        };
+        for (k, v) in range.take(request.page_size) {
+            let mut fields: Map<String, Value> = v.as_object().cloned().unwrap_or_default();
+            fields.insert("_id".into(), json!(k));
+            items.push(SourceItem::Upsert(SourceDocument::new(fields)));
+            last = Some(k.clone());
+        }
+        let more = match &last {
+            Some(l) => data
+                .range::<String, _>((std::ops::Bound::Excluded(l.clone()), std::ops::Bound::Unbounded))
+                .next()
+                .is_some(),
+            None => false,
+        };
+        Ok(Page {
+            items,
+            next: if more { last.map(Value::String) } else { None },
+            sync_cursor: None,
+        })
+    }
+}
+
+/// `n` documents `doc-00000`.. with a few fields and a fixed `_timestamp`.
+pub fn data(n: usize) -> Data {
+    let mut m = BTreeMap::new();
+    for i in 0..n {
+        m.insert(
+            format!("doc-{i:05}"),
+            json!({"title": format!("Document {i}"), "rank": i, "kind": if i % 3 == 0 { "a" } else { "b" },
+                   "_timestamp": "2024-01-01T00:00:00+00:00"}),
+        );
+    }
+    Arc::new(Mutex::new(m))
+}
+
+pub struct Env {
+    pub sim: es_sim::EsSim,
+    pub es: EsClient,
+}
+
+pub async fn start() -> Env {
+    start_with(es_sim::SimConfig::default()).await
+}
+
+pub async fn start_with(config: es_sim::SimConfig) -> Env {
+    let sim = es_sim::start(config).await.expect("es-sim starts");
+    let mut cfg = EsConfig::url(sim.url());
+    cfg.retry.initial_backoff = std::time::Duration::from_millis(10);
+    cfg.retry.max_backoff = std::time::Duration::from_millis(50);
+    let es = EsClient::new(cfg).expect("client");
+    Env { sim, es }
+}
+
+pub fn engine(env: &Env, data: &Data, config: EngineConfig) -> Engine {
+    let mut registry = SourceRegistry::new();
+    registry.register(Box::new(MemorySource {
+        data: Arc::clone(data),
+    }));
+    Engine::new(env.es.clone(), Arc::new(registry), config)
+}
+
+/// A fast engine configuration for tests.
+pub fn test_config() -> EngineConfig {
+    let mut c = EngineConfig::default();
+    c.page_size = 50;
+    c.bulk_max_ops = 40;
+    c.check_interval = std::time::Duration::from_millis(50);
+    c.lease_grace = std::time::Duration::ZERO;
+    c.bulk_item_retry.initial_backoff = std::time::Duration::from_millis(5);
+    c.bulk_item_retry.max_backoff = std::time::Duration::from_millis(20);
+    c
+}
+
+/// Creates a `memory` connector over index `index`, configured, as Kibana would.
+pub async fn connector(env: &Env, id: &str, index: &str) {
+    let c = env.es.connectors();
+    c.put(
+        Some(id),
+        &NewConnector {
+            index_name: Some(index.to_string()),
+            service_type: Some("memory".into()),
+            name: Some(id.to_string()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("put connector");
+    let schema = MemorySource { data: data(0) }.default_configuration();
+    c.update_configuration(id, &es_client::ConfigurationUpdate::Schema(schema))
+        .await
+        .expect("configuration");
+}
+
+/// Every document of `index` (refreshed first), by id, without the sync stamp.
+pub async fn index_docs(es: &EsClient, index: &str) -> BTreeMap<String, Value> {
+    es.refresh(index).await.expect("refresh");
+    let response = es
+        .search::<Value>(index, &json!({"query": {"match_all": {}}, "size": 10000}), &Default::default())
+        .await
+        .expect("search");
+    response
+        .hits
+        .hits
+        .into_iter()
+        .map(|h| {
+            let mut src = h.source.unwrap_or(Value::Null);
+            if let Some(m) = src.as_object_mut() {
+                m.remove("_sync_job_id");
+            }
+            (h.id, src)
+        })
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! The sources this build serves. A new source is one module here and one line in [`registry`].
+
+pub mod dir;
+
+use connectors_engine::source::SourceRegistry;
+
+/// Every source of this build, by service type.
+pub fn registry() -> SourceRegistry {
+    let mut r = SourceRegistry::new();
+    r.register(Box::new(dir::DirectorySource::default()));
+    r
+}
