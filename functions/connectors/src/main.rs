@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "connectors", version, about = "Elastic connectors, rebuilt in Rust")]
+#[command(
+    name = "connectors",
+    version,
+    about = "Elastic connectors, rebuilt in Rust"
+)]
 struct Cli {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, global = true, env = "LOG_JSON")]

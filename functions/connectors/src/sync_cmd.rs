@@ -43,7 +43,12 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         .sync_jobs()
         .create(&args.connector, job_type, TriggerMethod::OnDemand)
         .await
-        .with_context(|| format!("creating a {job_type} sync job for connector {}", args.connector))?;
+        .with_context(|| {
+            format!(
+                "creating a {job_type} sync job for connector {}",
+                args.connector
+            )
+        })?;
     tracing::info!(job_id = %job_id, connector_id = %args.connector, "created sync job");
 
     let progress = Progress::start(&es, &job_id);
@@ -68,7 +73,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         job.indexed_document_volume,
         job.deleted_document_count,
         job.total_document_count,
-        job.error.map(|e| format!("; error: {e}")).unwrap_or_default()
+        job.error
+            .map(|e| format!("; error: {e}"))
+            .unwrap_or_default()
     );
     Ok(if status == SyncStatus::Completed {
         ExitCode::SUCCESS
@@ -105,7 +112,9 @@ impl Progress {
                     _ = stopped.changed() => break,
                     _ = tokio::time::sleep(Duration::from_millis(interval)) => {}
                 }
-                let Ok(job) = es.sync_jobs().get(&job_id).await else { continue };
+                let Ok(job) = es.sync_jobs().get(&job_id).await else {
+                    continue;
+                };
                 let secs = started.elapsed().as_secs_f64().max(0.001);
                 let line = format!(
                     "{} documents, {} MiB, {:.0} docs/s, {} deleted",

@@ -123,6 +123,8 @@ mod tests {
         let back = Checkpoint::from_metadata(meta.as_object()).unwrap();
         assert_eq!(back, cp);
         assert_eq!(back.counters.volume_mib(), 3);
-        assert!(Checkpoint::from_metadata(json!({"checkpoint": {"version": 99}}).as_object()).is_none());
+        assert!(
+            Checkpoint::from_metadata(json!({"checkpoint": {"version": 99}}).as_object()).is_none()
+        );
     }
 }

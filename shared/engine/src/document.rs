@@ -29,7 +29,11 @@ pub fn normalise_id(raw: &Value) -> Option<String> {
     if id.is_empty() {
         return None;
     }
-    Some(if id.len() > MAX_ID_BYTES { hash_id(&id) } else { id })
+    Some(if id.len() > MAX_ID_BYTES {
+        hash_id(&id)
+    } else {
+        id
+    })
 }
 
 /// A document ready for a bulk `index` operation.
@@ -56,8 +60,14 @@ pub fn prepare(
         "_extract_binary_content".into(),
         Value::Bool(pipeline.extract_binary_content),
     );
-    fields.insert("_reduce_whitespace".into(), Value::Bool(pipeline.reduce_whitespace));
-    fields.insert("_run_ml_inference".into(), Value::Bool(pipeline.run_ml_inference));
+    fields.insert(
+        "_reduce_whitespace".into(),
+        Value::Bool(pipeline.reduce_whitespace),
+    );
+    fields.insert(
+        "_run_ml_inference".into(),
+        Value::Bool(pipeline.run_ml_inference),
+    );
     fields.insert(SYNC_STAMP_FIELD.into(), Value::String(stamp.to_string()));
     Some(ContentDocument { id, source: fields })
 }
@@ -69,7 +79,10 @@ mod tests {
 
     #[test]
     fn prepares_like_the_reference() {
-        let fields = json!({"_id": 42, "title": "x"}).as_object().unwrap().clone();
+        let fields = json!({"_id": 42, "title": "x"})
+            .as_object()
+            .unwrap()
+            .clone();
         let now = Timestamp::parse("2024-01-01T00:00:00Z").unwrap();
         let doc = prepare(fields, &Pipeline::default(), "job-1", now).unwrap();
         assert_eq!(doc.id, "42");

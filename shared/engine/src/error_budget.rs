@@ -56,7 +56,11 @@ impl ErrorBudget {
         self.window <<= 1;
     }
 
-    pub fn track_error(&mut self, config: &ErrorBudgetConfig, error: String) -> Result<(), BudgetExceeded> {
+    pub fn track_error(
+        &mut self,
+        config: &ErrorBudgetConfig,
+        error: String,
+    ) -> Result<(), BudgetExceeded> {
         self.total_errors += 1;
         self.consecutive_errors += 1;
         self.window = (self.window << 1) | 1;
@@ -77,7 +81,10 @@ impl ErrorBudget {
                 self.consecutive_errors
             )
         } else if self.total_errors > config.max_total_errors {
-            format!("Exceeded maximum total error count - saw {} errors.", self.total_errors)
+            format!(
+                "Exceeded maximum total error count - saw {} errors.",
+                self.total_errors
+            )
         } else if config.window_size > 0 && self.rate(config) > config.max_error_rate {
             format!(
                 "Exceeded maximum error ratio of {} for last {} operations.",
@@ -95,7 +102,11 @@ impl ErrorBudget {
 
     fn rate(&self, config: &ErrorBudgetConfig) -> f64 {
         let size = config.window_size.min(128);
-        let mask = if size == 128 { u128::MAX } else { (1u128 << size) - 1 };
+        let mask = if size == 128 {
+            u128::MAX
+        } else {
+            (1u128 << size) - 1
+        };
         f64::from((self.window & mask).count_ones()) / f64::from(size)
     }
 }
@@ -125,10 +136,16 @@ mod tests {
             b.track_error(&c, format!("e{i}")).unwrap();
         }
         let err = b.track_error(&c, "e10".into()).unwrap_err();
-        assert!(err.0.starts_with("Exceeded maximum consecutive errors - saw 11 errors in a row."));
+        assert!(
+            err.0
+                .starts_with("Exceeded maximum consecutive errors - saw 11 errors in a row.")
+        );
         assert!(err.0.contains("e0; e1"));
         assert!(err.0.contains("Last error: e10."));
-        assert!(!err.0.contains("e9; e10"), "only the first 10 errors are listed");
+        assert!(
+            !err.0.contains("e9; e10"),
+            "only the first 10 errors are listed"
+        );
     }
 
     #[test]
@@ -142,7 +159,12 @@ mod tests {
                 b.track_success();
             }
         }
-        assert!(b.track_error(&c, "e15".into()).unwrap_err().0.contains("error ratio of 0.15"));
+        assert!(
+            b.track_error(&c, "e15".into())
+                .unwrap_err()
+                .0
+                .contains("error ratio of 0.15")
+        );
         // Old errors slide out of the window.
         let mut b = ErrorBudget::default();
         for i in 0..15 {

@@ -9,7 +9,9 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use connectors_protocol::{BasicRule, FilteringValidation, Policy, RuleKind, ValidationError, ValidationState};
+use connectors_protocol::{
+    BasicRule, FilteringValidation, Policy, RuleKind, ValidationError, ValidationState,
+};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -149,13 +151,19 @@ pub fn validate_basic_rules(rules: &[BasicRule]) -> FilteringValidation {
             if matches!(r.value.as_str(), ".*" | "(.*)") {
                 fail(
                     &r.id,
-                    format!("{name} uses a match all regexps ['.*', '(.*)'], which are not allowed."),
+                    format!(
+                        "{name} uses a match all regexps ['.*', '(.*)'], which are not allowed."
+                    ),
                 );
             } else if let Err(e) = Regex::new(&r.value) {
-                fail(&r.id, format!("{name} has an invalid regular expression: {e}"));
+                fail(
+                    &r.id,
+                    format!("{name} has an invalid regular expression: {e}"),
+                );
             }
         }
-        if matches!(r.rule, RuleKind::LessThan | RuleKind::GreaterThan) && r.value.trim().is_empty() {
+        if matches!(r.rule, RuleKind::LessThan | RuleKind::GreaterThan) && r.value.trim().is_empty()
+        {
             fail(&r.id, format!("{name} needs a value to compare with."));
         }
     }
@@ -164,7 +172,11 @@ pub fn validate_basic_rules(rules: &[BasicRule]) -> FilteringValidation {
     for r in &effective {
         let key = (r.field.clone(), r.rule, r.value.clone());
         if let Some(first) = seen.get(&key) {
-            let message = format!("{} is semantically equal to {}.", short_name(first), short_name(r));
+            let message = format!(
+                "{} is semantically equal to {}.",
+                short_name(first),
+                short_name(r)
+            );
             errors.push(ValidationError {
                 ids: vec![first.id.clone()],
                 messages: vec![message.clone()],
@@ -199,8 +211,10 @@ mod tests {
     use serde_json::json;
 
     fn rule(id: &str, order: i64, policy: &str, field: &str, kind: &str, value: &str) -> BasicRule {
-        serde_json::from_value(json!({"id": id, "order": order, "policy": policy, "field": field,
-            "rule": kind, "value": value}))
+        serde_json::from_value(
+            json!({"id": id, "order": order, "policy": policy, "field": field,
+            "rule": kind, "value": value}),
+        )
         .unwrap()
     }
 
@@ -224,7 +238,8 @@ mod tests {
 
     #[test]
     fn operators_follow_the_reference() {
-        let d = doc(json!({"size": 10, "ratio": 0.5, "name": "Report 2024", "flag": true, "n": null}));
+        let d =
+            doc(json!({"size": 10, "ratio": 0.5, "name": "Report 2024", "flag": true, "n": null}));
         let m = |kind: &str, field: &str, value: &str| {
             RuleEngine::new(&[rule("r", 0, "exclude", field, kind, value)]).should_ingest(&d)
         };
@@ -236,13 +251,19 @@ mod tests {
         assert!(m("equals", "size", "ten"));
         assert!(!m("contains", "name", "port 20"));
         assert!(!m("regex", "name", "Rep.*\\d{4}"));
-        assert!(m("regex", "name", "2024"), "regex is anchored at the start like re.match");
+        assert!(
+            m("regex", "name", "2024"),
+            "regex is anchored at the start like re.match"
+        );
         assert!(!m("equals", "name", "Report 2024"));
         assert!(!m("<", "name", "S"), "strings compare as text");
         assert!(!m("equals", "flag", "true"));
         assert!(!m("starts_with", "flag", "Tr"), "str(True) is 'True'");
         assert!(m("equals", "n", "None"), "null never equals anything");
-        assert!(!m("Equals", "size", "10"), "rule names are case-insensitive");
+        assert!(
+            !m("Equals", "size", "10"),
+            "rule names are case-insensitive"
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ impl SourceFeatures {
 pub enum SourceError {
     /// A configuration value is wrong; `field` is the configuration key.
     #[error("{message}")]
-    Config { field: Option<String>, message: String },
+    Config {
+        field: Option<String>,
+        message: String,
+    },
     /// The source could not be reached or refused us (host down, bad credentials, ...).
     #[error("{0}")]
     Unavailable(String),
@@ -200,7 +203,8 @@ impl SourceRegistry {
     }
 
     pub fn register(&mut self, source: Box<dyn SourceDescriptor>) -> &mut Self {
-        self.sources.retain(|s| s.service_type() != source.service_type());
+        self.sources
+            .retain(|s| s.service_type() != source.service_type());
         self.sources.push(source);
         self
     }

@@ -102,7 +102,11 @@ impl Store {
         if let Some(seq) = seq {
             options = options.if_seq_no(seq);
         }
-        match self.es.update_document(index, id, partial, false, &options).await {
+        match self
+            .es
+            .update_document(index, id, partial, false, &options)
+            .await
+        {
             Ok(r) => Ok(r.seq_no_primary_term().unwrap_or(SeqNo {
                 seq_no: -1,
                 primary_term: -1,

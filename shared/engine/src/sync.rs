@@ -18,8 +18,7 @@ use connectors_protocol::{
     validate_configuration,
 };
 use es_client::{
-    BulkAction, BulkOptions, BulkReport, BulkWriter, DeleteByQueryOptions, EsClient, EsError,
-    SeqNo,
+    BulkAction, BulkOptions, BulkReport, BulkWriter, DeleteByQueryOptions, EsClient, EsError, SeqNo,
 };
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
@@ -30,9 +29,7 @@ use crate::checkpoint::{Checkpoint, Lease, METADATA_KEY, Phase};
 use crate::document::{SYNC_STAMP_FIELD, prepare};
 use crate::error_budget::ErrorBudgetConfig;
 use crate::rules::{RuleEngine, validate_basic_rules};
-use crate::source::{
-    Content, DataSource, PageRequest, SourceItem, SourceRegistry, SyncMode,
-};
+use crate::source::{Content, DataSource, PageRequest, SourceItem, SourceRegistry, SyncMode};
 use crate::store::{ReadError, Store, Versioned, WriteError};
 
 /// Settings of the engine; the defaults follow the reference's `config.yml`.
@@ -79,7 +76,11 @@ fn default_hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "connectors-rs".to_string())
 }
@@ -207,7 +208,9 @@ impl Engine {
         budget: Budget,
     ) -> Result<SliceOutcome, EngineError> {
         let Some(job) = self.store.job(job_id).await? else {
-            return Ok(SliceOutcome::Stale(format!("sync job [{job_id}] not found")));
+            return Ok(SliceOutcome::Stale(format!(
+                "sync job [{job_id}] not found"
+            )));
         };
         let status = job.doc.status;
         let existing = Checkpoint::from_metadata(job.doc.metadata.as_ref());
@@ -241,7 +244,10 @@ impl Engine {
             && lease.owner != self.owner
             && lease.until > Timestamp::now()
         {
-            return Ok(SliceOutcome::Busy(format!("sync job is leased to {}", lease.owner)));
+            return Ok(SliceOutcome::Busy(format!(
+                "sync job is leased to {}",
+                lease.owner
+            )));
         }
         let cp = existing.unwrap_or_default();
         let mut run = Run::new(self, job_id, job.doc, job.seq, cp);
@@ -249,7 +255,7 @@ impl Engine {
         Ok(SliceOutcome::Finished(SyncStatus::Canceled))
     }
 
-    /// A pending or suspended job: take the connector's lock, claim, and run.
+    /// A pending or suspended job: lease it, take the connector's lock, claim, and run.
     async fn start(
         &self,
         job_id: &str,
@@ -259,27 +265,64 @@ impl Engine {
     ) -> Result<SliceOutcome, EngineError> {
         let connector_id = job.doc.connector.id.clone();
         let job_type = job.doc.job_type;
+        // A suspended job keeps its checkpoint: it resumes instead of starting over.
+        let mut cp = existing.unwrap_or_default();
+        if let Some(lease) = &cp.lease
+            && lease.owner != self.owner
+            && lease.until > Timestamp::now()
+        {
+            return Ok(SliceOutcome::Busy(format!(
+                "sync job is being started by {}",
+                lease.owner
+            )));
+        }
         let Some(mut connector) = self.store.connector(&connector_id).await? else {
-            let cp = existing.unwrap_or_default();
             let mut run = Run::new(self, job_id, job.doc, job.seq, cp);
             let msg = format!("Connector is not found for connector ID {connector_id}.");
             run.terminate(SyncStatus::Error, Some(msg), None).await?;
             return Ok(SliceOutcome::Finished(SyncStatus::Error));
         };
         if connector.doc.is_deleted() {
-            let cp = existing.unwrap_or_default();
             let mut run = Run::new(self, job_id, job.doc, job.seq, cp);
             let msg = format!("Connector {connector_id} was deleted.");
             run.terminate(SyncStatus::Error, Some(msg), None).await?;
             return Ok(SliceOutcome::Finished(SyncStatus::Error));
         }
+        // Lease the job before anything else, so two workers never both start it.
+        cp.lease = Some(Lease {
+            owner: self.owner.clone(),
+            until: lease_until(&budget, self.config.lease_grace),
+        });
+        let partial = json!({ "metadata": { METADATA_KEY: cp.to_value() } });
+        let seq = match self.store.update_job(job_id, &partial, Some(job.seq)).await {
+            Ok(seq) => seq,
+            Err(WriteError::Conflict) => {
+                return Ok(SliceOutcome::Busy(
+                    "another worker is starting this job".into(),
+                ));
+            }
+            Err(WriteError::Es(e)) => return Err(e.into()),
+        };
         // sync_starts: the per-connector lock, guarded by the connector's seq_no (3 tries).
         let mut tries = 0;
         loop {
-            if connector.doc.last_status_for(job_type) == Some(SyncStatus::InProgress) {
+            if connector.doc.last_status_for(job_type) == Some(SyncStatus::InProgress)
+                && self
+                    .other_active_jobs(&connector_id, job_id, job_type)
+                    .await?
+                    > 0
+            {
+                // Release our lease so that the job can be started as soon as the lock is free.
+                cp.lease = None;
+                let partial = json!({ "metadata": { METADATA_KEY: cp.to_value() } });
+                let _ = self.store.update_job(job_id, &partial, Some(seq)).await;
                 return Ok(SliceOutcome::Busy(format!(
                     "A {} sync job is started for connector {connector_id} by another connector instance",
-                    if job_type == JobType::AccessControl { "access control" } else { "content" }
+                    if job_type == JobType::AccessControl {
+                        "access control"
+                    } else {
+                        "content"
+                    }
                 )));
             }
             let lock = if job_type == JobType::AccessControl {
@@ -319,14 +362,40 @@ impl Engine {
             .claim(job_id, &self.config.worker_hostname, sync_cursor.as_ref())
             .await?;
         let Some(job) = self.store.job(job_id).await? else {
-            return Ok(SliceOutcome::Stale("sync job deleted while claiming".into()));
+            return Ok(SliceOutcome::Stale(
+                "sync job deleted while claiming".into(),
+            ));
         };
-        // A suspended job keeps its checkpoint: it resumes instead of starting over.
-        let mut cp = existing.unwrap_or_default();
-        cp.lease = None;
         let mut run = Run::new(self, job_id, job.doc, job.seq, cp);
         info!(job_id, connector_id = %connector_id, "claimed sync job");
         Ok(run.execute(&budget).await)
+    }
+
+    /// Jobs of the connector's family, other than `job_id`, that a worker is running. A
+    /// connector marked `in_progress` without any is a lock left by a worker that died.
+    async fn other_active_jobs(
+        &self,
+        connector_id: &str,
+        job_id: &str,
+        job_type: JobType,
+    ) -> Result<u64, EngineError> {
+        let family: Vec<&str> = if job_type == JobType::AccessControl {
+            vec!["access_control"]
+        } else {
+            vec!["full", "incremental"]
+        };
+        let query = json!({"bool": {
+            "filter": [
+                {"term": {"connector.id": connector_id}},
+                {"terms": {"status": ["in_progress", "canceling"]}},
+                {"terms": {"job_type": family}},
+            ],
+            "must_not": [{"ids": {"values": [job_id]}}],
+        }});
+        Ok(self
+            .es()
+            .count(connectors_protocol::SYNC_JOBS_INDEX, Some(&query))
+            .await?)
     }
 
     /// An `in_progress` job: continue from its checkpoint if nobody holds it.
@@ -387,6 +456,12 @@ impl Engine {
         run.terminate(SyncStatus::Suspended, None, None).await?;
         Ok(true)
     }
+}
+
+/// The end of a lease: the slice's deadline plus a grace period.
+fn lease_until(budget: &Budget, grace: Duration) -> Timestamp {
+    let left = budget.deadline.saturating_duration_since(Instant::now()) + grace;
+    Timestamp(Timestamp::now().0 + chrono::Duration::from_std(left).unwrap_or_default())
 }
 
 fn rand_u64() -> u64 {
@@ -475,30 +550,29 @@ impl<'e> Run<'e> {
 
     async fn run(&mut self, budget: &Budget) -> Result<SliceOutcome, Stop> {
         let config = self.engine.config.clone();
-        // Take the lease for this slice.
-        let lease_until = Timestamp(
-            Timestamp::now().0
-                + chrono::Duration::from_std(
-                    budget.deadline.saturating_duration_since(Instant::now()) + config.lease_grace,
-                )
-                .unwrap_or_default(),
-        );
+        // Take (or extend) the lease for this slice.
         self.cp.lease = Some(Lease {
             owner: self.engine.owner.clone(),
-            until: lease_until,
+            until: lease_until(budget, config.lease_grace),
         });
         self.checkpoint().await?;
 
         let source = self.prepare().await?;
         let index = self.index()?;
         let pipeline = self.job.connector.pipeline();
-        let active = self
-            .job
-            .connector
-            .active_filtering()
-            .map_err(|e| Stop::Failed(format!("The sync job's sync rules cannot be read: {e}")))?;
+        let active =
+            self.job.connector.active_filtering().map_err(|e| {
+                Stop::Failed(format!("The sync job's sync rules cannot be read: {e}"))
+            })?;
         let descriptor_features = self.descriptor_features()?;
-        let connector_features = self.engine.store.connector(&self.job.connector.id).await.ok().flatten().map(|c| c.doc.features());
+        let connector_features = self
+            .engine
+            .store
+            .connector(&self.job.connector.id)
+            .await
+            .ok()
+            .flatten()
+            .map(|c| c.doc.features());
         let rules = match (&active, connector_features.as_ref()) {
             (Some(a), Some(f)) if f.basic_rules_enabled() => RuleEngine::new(&a.rules),
             (Some(a), None) if descriptor_features.basic_rules => RuleEngine::new(&a.rules),
@@ -526,9 +600,7 @@ impl<'e> Run<'e> {
         let mut slowest_page = Duration::ZERO;
 
         while self.cp.phase == Phase::Extract {
-            if budget.stop_requested()
-                || Instant::now() + slowest_page * 2 > budget.deadline
-            {
+            if budget.stop_requested() || Instant::now() + slowest_page * 2 > budget.deadline {
                 return self.pause().await;
             }
             self.check_job().await?;
@@ -568,7 +640,12 @@ impl<'e> Run<'e> {
                             Some(h) => downloads.push((prepared, h)),
                             None => {
                                 self.push(&mut writer, |w| {
-                                    w.push_index(&index, Some(&prepared.id), &prepared.source, prepared.id.clone())
+                                    w.push_index(
+                                        &index,
+                                        Some(&prepared.id),
+                                        &prepared.source,
+                                        prepared.id.clone(),
+                                    )
                                 })
                                 .await?
                             }
@@ -576,8 +653,10 @@ impl<'e> Run<'e> {
                     }
                     SourceItem::Unchanged(id) => {
                         let touch = json!({ SYNC_STAMP_FIELD: stamp });
-                        self.push(&mut writer, |w| w.push_update(&index, &id, &touch, false, id.clone()))
-                            .await?
+                        self.push(&mut writer, |w| {
+                            w.push_update(&index, &id, &touch, false, id.clone())
+                        })
+                        .await?
                     }
                     SourceItem::Delete(id) => {
                         self.push(&mut writer, |w| w.push_delete(&index, &id, id.clone()))
@@ -602,7 +681,8 @@ impl<'e> Run<'e> {
                                     );
                                 }
                                 Content::Body(text) => {
-                                    doc.source.insert("body".into(), Value::String(text.clone()));
+                                    doc.source
+                                        .insert("body".into(), Value::String(text.clone()));
                                 }
                             }
                         }
@@ -649,7 +729,8 @@ impl<'e> Run<'e> {
         };
         if sweep {
             self.check_job().await?;
-            let stale_query = json!({"bool": {"must_not": {"term": {SYNC_STAMP_FIELD: self.job_id}}}});
+            let stale_query =
+                json!({"bool": {"must_not": {"term": {SYNC_STAMP_FIELD: self.job_id}}}});
             if self.cp.stale.is_none() {
                 self.engine.es().refresh(&index).await?;
                 let stale = self.engine.es().count(&index, Some(&stale_query)).await?;
@@ -754,7 +835,11 @@ impl<'e> Run<'e> {
             .flat_map(|e| e.messages.iter().cloned())
             .collect();
         if active.advanced_snippet.is_set() && advanced_supported {
-            messages.extend(source.validate_advanced_rules(&active.advanced_snippet.value).await);
+            messages.extend(
+                source
+                    .validate_advanced_rules(&active.advanced_snippet.value)
+                    .await,
+            );
         }
         if basic.state == ValidationState::Invalid || !messages.is_empty() {
             return Err(Stop::Failed(format!(
@@ -778,9 +863,14 @@ impl<'e> Run<'e> {
             }
         }
         let mapping = json!({"properties": {SYNC_STAMP_FIELD: {"type": "keyword"}}});
-        es.send_json::<Value>(es_client::Method::PUT, &[&index, "_mapping"], &[], Some(&mapping))
-            .await
-            .map_err(|e| {
+        es.send_json::<Value>(
+            es_client::Method::PUT,
+            &[&index, "_mapping"],
+            &[],
+            Some(&mapping),
+        )
+        .await
+        .map_err(|e| {
             if e.is_bad_request() {
                 Stop::Failed(format!(
                     "Cannot map the field '{SYNC_STAMP_FIELD}' in index [{index}]: {e}"
@@ -788,7 +878,7 @@ impl<'e> Run<'e> {
             } else {
                 Stop::Es(e)
             }
-            })?;
+        })?;
         Ok(())
     }
 
@@ -840,7 +930,11 @@ impl<'e> Run<'e> {
                 .as_ref()
                 .map(|e| format!("{}: {}", e.error_type, e.reason))
                 .unwrap_or_else(|| format!("status {}", item.status));
-            let message = format!("Failed to {} document '{}': {detail}", item.action.as_str(), item.key);
+            let message = format!(
+                "Failed to {} document '{}': {detail}",
+                item.action.as_str(),
+                item.key
+            );
             if let Err(exceeded) = self.cp.budget.track_error(&budget, message) {
                 return Err(Stop::Failed(exceeded.0));
             }
@@ -881,7 +975,12 @@ impl<'e> Run<'e> {
                 "deleted_document_count": self.cp.counters.deleted,
                 "metadata": { METADATA_KEY: self.cp.to_value() },
             });
-            match self.engine.store.update_job(&self.job_id, &partial, Some(self.seq)).await {
+            match self
+                .engine
+                .store
+                .update_job(&self.job_id, &partial, Some(self.seq))
+                .await
+            {
                 Ok(seq) => {
                     self.seq = seq;
                     return Ok(());
@@ -968,22 +1067,39 @@ impl<'e> Run<'e> {
         if status == SyncStatus::Canceled {
             doc.insert("canceled_at".into(), json!(now));
         }
-        doc.insert("indexed_document_count".into(), json!(self.cp.counters.indexed));
-        doc.insert("indexed_document_volume".into(), json!(self.cp.counters.volume_mib()));
-        doc.insert("deleted_document_count".into(), json!(self.cp.counters.deleted));
+        doc.insert(
+            "indexed_document_count".into(),
+            json!(self.cp.counters.indexed),
+        );
+        doc.insert(
+            "indexed_document_volume".into(),
+            json!(self.cp.counters.volume_mib()),
+        );
+        doc.insert(
+            "deleted_document_count".into(),
+            json!(self.cp.counters.deleted),
+        );
         if let Some(total) = total {
             doc.insert("total_document_count".into(), json!(total));
         }
-        doc.insert("metadata".into(), json!({ METADATA_KEY: self.cp.to_value() }));
+        doc.insert(
+            "metadata".into(),
+            json!({ METADATA_KEY: self.cp.to_value() }),
+        );
+        // The connector first: if the process dies in between, the job is still running and
+        // the next attempt ends it again, instead of a finished job leaving its connector
+        // locked.
+        let cursor = (status == SyncStatus::Completed
+            && self.job.job_type != JobType::AccessControl)
+            .then(|| self.cp.sync_cursor.clone());
+        self.sync_done(status, error, cursor).await?;
         match self.engine.store.update_job(&self.job_id, &doc, None).await {
             Ok(seq) => self.seq = seq,
             Err(WriteError::Es(e)) if e.is_not_found() => {}
             Err(WriteError::Es(e)) => return Err(e),
             Err(WriteError::Conflict) => {}
         }
-        let cursor = (status == SyncStatus::Completed && self.job.job_type != JobType::AccessControl)
-            .then(|| self.cp.sync_cursor.clone());
-        self.sync_done(status, error, cursor).await
+        Ok(())
     }
 
     /// The connector side of the end of a job (`Connector.sync_done`).
@@ -1017,8 +1133,14 @@ impl<'e> Run<'e> {
             doc.insert("sync_cursor".into(), json!(cursor));
         }
         if status.is_terminal() {
-            doc.insert("last_indexed_document_count".into(), json!(self.cp.counters.indexed));
-            doc.insert("last_deleted_document_count".into(), json!(self.cp.counters.deleted));
+            doc.insert(
+                "last_indexed_document_count".into(),
+                json!(self.cp.counters.indexed),
+            );
+            doc.insert(
+                "last_deleted_document_count".into(),
+                json!(self.cp.counters.deleted),
+            );
         }
         match self
             .engine

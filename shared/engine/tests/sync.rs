@@ -10,14 +10,22 @@ use connectors_engine::{Budget, SliceOutcome};
 use connectors_protocol::{ConnectorStatus, JobType, SyncStatus, TriggerMethod};
 use serde_json::json;
 
-async fn run_to_end(engine: &connectors_engine::Engine, job: &str, slice_ms: u64) -> (SyncStatus, u64) {
+async fn run_to_end(
+    engine: &connectors_engine::Engine,
+    job: &str,
+    slice_ms: u64,
+) -> (SyncStatus, u64) {
     let mut slice = Some(0);
     let mut slices = 0;
     loop {
         slices += 1;
         assert!(slices < 10_000, "runaway");
         match engine
-            .run_slice(job, slice, Budget::for_duration(Duration::from_millis(slice_ms)))
+            .run_slice(
+                job,
+                slice,
+                Budget::for_duration(Duration::from_millis(slice_ms)),
+            )
             .await
             .expect("slice")
         {
@@ -34,7 +42,12 @@ async fn full_sync_indexes_everything_and_updates_both_documents() {
     let data = data(230);
     connector(&env, "c1", "search-c1").await;
     let engine = engine(&env, &data, test_config());
-    let job = env.es.sync_jobs().create("c1", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c1", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
     let (status, _) = run_to_end(&engine, &job, 60_000).await;
     assert_eq!(status, SyncStatus::Completed);
 
@@ -53,7 +66,10 @@ async fn full_sync_indexes_everything_and_updates_both_documents() {
     assert_eq!(j.deleted_document_count, 0);
     assert_eq!(j.total_document_count, 230);
     assert!(j.completed_at.is_some() && j.started_at.is_some());
-    assert_eq!(j.worker_hostname.as_deref(), Some(engine.config().worker_hostname.as_str()));
+    assert_eq!(
+        j.worker_hostname.as_deref(),
+        Some(engine.config().worker_hostname.as_str())
+    );
 
     let c = env.es.connectors().get("c1", false).await.unwrap();
     assert_eq!(c.status, ConnectorStatus::Connected);
@@ -70,8 +86,16 @@ async fn second_sync_deletes_what_is_gone_and_updates_what_changed() {
     let data = data(120);
     connector(&env, "c2", "search-c2").await;
     let engine = engine(&env, &data, test_config());
-    let job = env.es.sync_jobs().create("c2", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
-    assert_eq!(run_to_end(&engine, &job, 60_000).await.0, SyncStatus::Completed);
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c2", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
+    assert_eq!(
+        run_to_end(&engine, &job, 60_000).await.0,
+        SyncStatus::Completed
+    );
     {
         let mut d = data.lock().unwrap();
         for i in 0..10 {
@@ -80,15 +104,33 @@ async fn second_sync_deletes_what_is_gone_and_updates_what_changed() {
         d.insert("doc-00050".into(), json!({"title": "changed"}));
         d.insert("new-1".into(), json!({"title": "new"}));
     }
-    let job = env.es.sync_jobs().create("c2", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
-    assert_eq!(run_to_end(&engine, &job, 60_000).await.0, SyncStatus::Completed);
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c2", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
+    assert_eq!(
+        run_to_end(&engine, &job, 60_000).await.0,
+        SyncStatus::Completed
+    );
     let docs = index_docs(&env.es, "search-c2").await;
     assert_eq!(docs.len(), 111);
     assert!(!docs.contains_key("doc-00000"));
     assert_eq!(docs["doc-00050"]["title"], json!("changed"));
-    assert!(docs["doc-00050"].get("rank").is_none(), "a re-index replaces the document");
+    assert!(
+        docs["doc-00050"].get("rank").is_none(),
+        "a re-index replaces the document"
+    );
     let j = env.es.sync_jobs().get(&job).await.unwrap();
-    assert_eq!((j.indexed_document_count, j.deleted_document_count, j.total_document_count), (111, 10, 111));
+    assert_eq!(
+        (
+            j.indexed_document_count,
+            j.deleted_document_count,
+            j.total_document_count
+        ),
+        (111, 10, 111)
+    );
     let c = env.es.connectors().get("c2", false).await.unwrap();
     assert_eq!(c.last_deleted_document_count, Some(10));
 }
@@ -101,13 +143,21 @@ async fn slices_give_the_same_result_as_one_run() {
     let mut config = test_config();
     config.page_size = 25;
     let engine = engine(&env, &data, config);
-    let job = env.es.sync_jobs().create("c3", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c3", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
     // A budget shorter than a page: every slice runs one page and checkpoints.
     let (status, slices) = run_to_end(&engine, &job, 1).await;
     assert_eq!(status, SyncStatus::Completed);
     assert!(slices >= 16, "{slices} slices");
     let j = env.es.sync_jobs().get(&job).await.unwrap();
-    assert_eq!((j.indexed_document_count, j.total_document_count), (400, 400));
+    assert_eq!(
+        (j.indexed_document_count, j.total_document_count),
+        (400, 400)
+    );
     assert_eq!(index_docs(&env.es, "search-c3").await.len(), 400);
 }
 
@@ -119,16 +169,31 @@ async fn stale_and_duplicate_messages_are_ignored() {
     let mut config = test_config();
     config.page_size = 20;
     let engine = engine(&env, &data, config);
-    let job = env.es.sync_jobs().create("c4", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
-    let first = engine.run_slice(&job, Some(0), Budget::for_duration(Duration::ZERO)).await.unwrap();
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c4", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
+    let first = engine
+        .run_slice(&job, Some(0), Budget::for_duration(Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(first, SliceOutcome::Continue { next_slice: 1 });
     // The same message again: stale.
-    let again = engine.run_slice(&job, Some(0), Budget::for_duration(Duration::from_secs(60))).await.unwrap();
+    let again = engine
+        .run_slice(&job, Some(0), Budget::for_duration(Duration::from_secs(60)))
+        .await
+        .unwrap();
     assert!(matches!(again, SliceOutcome::Stale(_)), "{again:?}");
     let (status, _) = {
         let mut slice = Some(1);
         loop {
-            match engine.run_slice(&job, slice, Budget::for_duration(Duration::from_secs(60))).await.unwrap() {
+            match engine
+                .run_slice(&job, slice, Budget::for_duration(Duration::from_secs(60)))
+                .await
+                .unwrap()
+            {
                 SliceOutcome::Finished(s) => break (s, ()),
                 SliceOutcome::Continue { next_slice } => slice = Some(next_slice),
                 other => panic!("{other:?}"),
@@ -136,7 +201,10 @@ async fn stale_and_duplicate_messages_are_ignored() {
         }
     };
     assert_eq!(status, SyncStatus::Completed);
-    let after = engine.run_slice(&job, Some(1), Budget::for_duration(Duration::from_secs(60))).await.unwrap();
+    let after = engine
+        .run_slice(&job, Some(1), Budget::for_duration(Duration::from_secs(60)))
+        .await
+        .unwrap();
     assert!(matches!(after, SliceOutcome::Stale(_)), "{after:?}");
     let j = env.es.sync_jobs().get(&job).await.unwrap();
     assert_eq!(j.indexed_document_count, 100);
@@ -148,31 +216,58 @@ async fn basic_rules_exclude_documents_which_end_up_deleted() {
     let data = data(60);
     connector(&env, "c5", "search-c5").await;
     let engine = engine(&env, &data, test_config());
-    let job = env.es.sync_jobs().create("c5", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
-    assert_eq!(run_to_end(&engine, &job, 60_000).await.0, SyncStatus::Completed);
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c5", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
+    assert_eq!(
+        run_to_end(&engine, &job, 60_000).await.0,
+        SyncStatus::Completed
+    );
     // Exclude kind "a" (every third document), as Kibana would: draft, validate, activate.
     // Rules apply when the connector's features say so, as the scheduler writes them.
     let c = env.es.connectors();
-    c.update_features("c5", &connectors_protocol::Features::declared(true, false, false, false))
-        .await
-        .unwrap();
+    c.update_features(
+        "c5",
+        &connectors_protocol::Features::declared(true, false, false, false),
+    )
+    .await
+    .unwrap();
     c.update_filtering_draft(
         "c5",
-        Some(&[serde_json::from_value(json!({"id": "r1", "order": 1, "policy": "exclude", "field": "kind",
-            "rule": "equals", "value": "a"})).unwrap()]),
+        Some(&[serde_json::from_value(
+            json!({"id": "r1", "order": 1, "policy": "exclude", "field": "kind",
+            "rule": "equals", "value": "a"}),
+        )
+        .unwrap()]),
         None,
     )
     .await
     .unwrap();
-    c.update_filtering_validation("c5", &connectors_protocol::FilteringValidation::valid()).await.unwrap();
+    c.update_filtering_validation("c5", &connectors_protocol::FilteringValidation::valid())
+        .await
+        .unwrap();
     c.activate_filtering("c5").await.unwrap();
-    let job = env.es.sync_jobs().create("c5", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
-    assert_eq!(run_to_end(&engine, &job, 60_000).await.0, SyncStatus::Completed);
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c5", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
+    assert_eq!(
+        run_to_end(&engine, &job, 60_000).await.0,
+        SyncStatus::Completed
+    );
     let docs = index_docs(&env.es, "search-c5").await;
     assert_eq!(docs.len(), 40);
     assert!(docs.values().all(|d| d["kind"] == json!("b")));
     let j = env.es.sync_jobs().get(&job).await.unwrap();
-    assert_eq!((j.indexed_document_count, j.deleted_document_count), (40, 20));
+    assert_eq!(
+        (j.indexed_document_count, j.deleted_document_count),
+        (40, 20)
+    );
 }
 
 #[tokio::test]
@@ -184,15 +279,28 @@ async fn cancel_mid_sync_ends_canceled() {
     config.page_size = 10;
     let engine = engine(&env, &data, config);
     env.sim.faults().set_latency(Duration::from_millis(5));
-    let job = env.es.sync_jobs().create("c6", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c6", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
     let runner = {
         let engine = engine.clone();
         let job = job.clone();
-        tokio::spawn(async move { engine.run_slice(&job, Some(0), Budget::for_duration(Duration::from_secs(60))).await })
+        tokio::spawn(async move {
+            engine
+                .run_slice(&job, Some(0), Budget::for_duration(Duration::from_secs(60)))
+                .await
+        })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     env.es.sync_jobs().cancel(&job).await.unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), runner).await.expect("noticed within seconds").unwrap().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), runner)
+        .await
+        .expect("noticed within seconds")
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome, SliceOutcome::Finished(SyncStatus::Canceled));
     let j = env.es.sync_jobs().get(&job).await.unwrap();
     assert_eq!(j.status, SyncStatus::Canceled);
@@ -209,12 +317,20 @@ async fn item_failures_exhaust_the_error_budget() {
     connector(&env, "c7", "search-c7").await;
     let engine = engine(&env, &data, test_config());
     env.sim.faults().reject_bulk_items_percent(100);
-    let job = env.es.sync_jobs().create("c7", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c7", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
     let (status, _) = run_to_end(&engine, &job, 60_000).await;
     assert_eq!(status, SyncStatus::Error);
     let j = env.es.sync_jobs().get(&job).await.unwrap();
     let error = j.error.unwrap();
-    assert!(error.contains("Exceeded maximum consecutive errors"), "{error}");
+    assert!(
+        error.contains("Exceeded maximum consecutive errors"),
+        "{error}"
+    );
     assert!(error.contains("es_rejected_execution_exception"), "{error}");
     let c = env.es.connectors().get("c7", false).await.unwrap();
     assert_eq!(c.status, ConnectorStatus::Error);
@@ -229,7 +345,12 @@ async fn some_rejected_items_are_retried_and_nothing_is_lost() {
     connector(&env, "c8", "search-c8").await;
     let engine = engine(&env, &data, test_config());
     env.sim.faults().reject_bulk_items_percent(20);
-    let job = env.es.sync_jobs().create("c8", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c8", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
     let (status, _) = run_to_end(&engine, &job, 60_000).await;
     assert_eq!(status, SyncStatus::Completed);
     env.sim.faults().clear();
@@ -244,8 +365,17 @@ async fn a_deleted_connector_or_unknown_source_ends_the_job_in_error() {
     let data = data(10);
     connector(&env, "c9", "search-c9").await;
     let engine = engine(&env, &data, test_config());
-    let job = env.es.sync_jobs().create("c9", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
-    env.es.connectors().delete("c9", Default::default()).await.unwrap();
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c9", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
+    env.es
+        .connectors()
+        .delete("c9", Default::default())
+        .await
+        .unwrap();
     let (status, _) = run_to_end(&engine, &job, 60_000).await;
     assert_eq!(status, SyncStatus::Error);
     let j = env.es.sync_jobs().get(&job).await.unwrap();
@@ -253,10 +383,22 @@ async fn a_deleted_connector_or_unknown_source_ends_the_job_in_error() {
 
     env.es
         .connectors()
-        .put(Some("c10"), &es_client::NewConnector { index_name: Some("search-c10".into()), service_type: Some("nope".into()), ..Default::default() })
+        .put(
+            Some("c10"),
+            &es_client::NewConnector {
+                index_name: Some("search-c10".into()),
+                service_type: Some("nope".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    let job = env.es.sync_jobs().create("c10", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c10", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
     assert_eq!(run_to_end(&engine, &job, 60_000).await.0, SyncStatus::Error);
     let j = env.es.sync_jobs().get(&job).await.unwrap();
     assert!(j.error.unwrap().contains("Unsupported service type 'nope'"));
@@ -268,10 +410,19 @@ async fn incremental_jobs_need_a_source_that_supports_them() {
     let data = data(10);
     connector(&env, "c11", "search-c11").await;
     let engine = engine(&env, &data, test_config());
-    let job = env.es.sync_jobs().create("c11", JobType::Incremental, TriggerMethod::OnDemand).await.unwrap();
+    let job = env
+        .es
+        .sync_jobs()
+        .create("c11", JobType::Incremental, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
     assert_eq!(run_to_end(&engine, &job, 60_000).await.0, SyncStatus::Error);
     let j = env.es.sync_jobs().get(&job).await.unwrap();
-    assert!(j.error.unwrap().contains("Incremental sync is not supported"));
+    assert!(
+        j.error
+            .unwrap()
+            .contains("Incremental sync is not supported")
+    );
 }
 
 #[tokio::test]
@@ -282,13 +433,32 @@ async fn a_second_job_waits_for_the_connector_lock() {
     let mut config = test_config();
     config.page_size = 10;
     let engine = engine(&env, &data, config);
-    let a = env.es.sync_jobs().create("c12", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
-    let b = env.es.sync_jobs().create("c12", JobType::Full, TriggerMethod::OnDemand).await.unwrap();
+    let a = env
+        .es
+        .sync_jobs()
+        .create("c12", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
+    let b = env
+        .es
+        .sync_jobs()
+        .create("c12", JobType::Full, TriggerMethod::OnDemand)
+        .await
+        .unwrap();
     assert!(matches!(
-        engine.run_slice(&a, Some(0), Budget::for_duration(Duration::ZERO)).await.unwrap(),
+        engine
+            .run_slice(&a, Some(0), Budget::for_duration(Duration::ZERO))
+            .await
+            .unwrap(),
         SliceOutcome::Continue { .. }
     ));
-    let busy = engine.run_slice(&b, Some(0), Budget::for_duration(Duration::from_secs(60))).await.unwrap();
+    let busy = engine
+        .run_slice(&b, Some(0), Budget::for_duration(Duration::from_secs(60)))
+        .await
+        .unwrap();
     assert!(matches!(busy, SliceOutcome::Busy(_)), "{busy:?}");
-    assert_eq!(env.es.sync_jobs().get(&b).await.unwrap().status, SyncStatus::Pending);
+    assert_eq!(
+        env.es.sync_jobs().get(&b).await.unwrap().status,
+        SyncStatus::Pending
+    );
 }

@@ -30,9 +30,40 @@ pub const DEFAULT_MAX_CONTENT_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Extensions whose content is read as text into `body`.
 const TEXT_EXTENSIONS: &[&str] = &[
-    "txt", "md", "markdown", "rst", "csv", "tsv", "json", "xml", "html", "htm", "yaml", "yml",
-    "toml", "ini", "cfg", "conf", "log", "py", "rs", "js", "ts", "java", "go", "c", "h", "cpp",
-    "hpp", "sh", "rb", "sql", "css", "svg", "tex", "properties",
+    "txt",
+    "md",
+    "markdown",
+    "rst",
+    "csv",
+    "tsv",
+    "json",
+    "xml",
+    "html",
+    "htm",
+    "yaml",
+    "yml",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "log",
+    "py",
+    "rs",
+    "js",
+    "ts",
+    "java",
+    "go",
+    "c",
+    "h",
+    "cpp",
+    "hpp",
+    "sh",
+    "rb",
+    "sql",
+    "css",
+    "svg",
+    "tex",
+    "properties",
 ];
 
 /// The `dir` source.
@@ -105,7 +136,10 @@ impl SourceDescriptor for DirectorySource {
             .literal_separator(true)
             .build()
             .map_err(|e| {
-                SourceError::config("pattern", format!("File glob-like pattern '{pattern}' is invalid: {e}"))
+                SourceError::config(
+                    "pattern",
+                    format!("File glob-like pattern '{pattern}' is invalid: {e}"),
+                )
             })?
             .compile_matcher();
         Ok(Box::new(Directory {
@@ -149,7 +183,9 @@ impl DataSource for Directory {
         tokio::fs::read_dir(&self.root)
             .await
             .map(|_| ())
-            .map_err(|e| SourceError::Unavailable(format!("Cannot read '{}': {e}", self.root.display())))
+            .map_err(|e| {
+                SourceError::Unavailable(format!("Cannot read '{}': {e}", self.root.display()))
+            })
     }
 
     async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {
@@ -181,8 +217,13 @@ impl DataSource for Directory {
                 .unwrap_or_else(|| Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true));
             let mut w = match slot.take() {
                 Some(w) if resume.as_ref().map(|c| &c.path) == Some(&w.last) => w,
-                _ => Walk::resume(&root, resume.as_ref().map(|c| c.path.as_slice()).unwrap_or(&[]))
-                    .map_err(|e| SourceError::Unavailable(format!("Cannot read '{}': {e}", root.display())))?,
+                _ => Walk::resume(
+                    &root,
+                    resume.as_ref().map(|c| c.path.as_slice()).unwrap_or(&[]),
+                )
+                .map_err(|e| {
+                    SourceError::Unavailable(format!("Cannot read '{}': {e}", root.display()))
+                })?,
             };
             let mut items = Vec::with_capacity(page_size);
             while items.len() < page_size {
@@ -192,14 +233,16 @@ impl DataSource for Directory {
                 }
                 let path = rel.iter().fold(root.clone(), |p, c| p.join(c));
                 // A file removed or unreadable since it was listed is skipped, as a walk would.
-                let Ok(meta) = fs::metadata(&path) else { continue };
+                let Ok(meta) = fs::metadata(&path) else {
+                    continue;
+                };
                 if !meta.is_file() {
                     continue;
                 }
                 let item = match changed_since {
-                    Some(since) if changed_at(&meta) < since => {
-                        SourceItem::Unchanged(connectors_engine::document::hash_id(&path.to_string_lossy()))
-                    }
+                    Some(since) if changed_at(&meta) < since => SourceItem::Unchanged(
+                        connectors_engine::document::hash_id(&path.to_string_lossy()),
+                    ),
                     _ => SourceItem::Upsert(file_document(&path, &meta, max_content)),
                 };
                 items.push(item);
@@ -227,7 +270,9 @@ impl DataSource for Directory {
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|e| SourceError::Other(format!("Cannot read '{path}': {e}")))?;
-        Ok(Some(Content::Body(String::from_utf8_lossy(&bytes).into_owned())))
+        Ok(Some(Content::Body(
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )))
     }
 }
 
@@ -281,7 +326,10 @@ fn file_document(path: &Path, meta: &fs::Metadata, max_content: u64) -> SourceDo
     fields.insert("number_of_links".into(), json!(meta.nlink()));
     fields.insert("uid".into(), json!(meta.uid()));
     fields.insert("gid".into(), json!(meta.gid()));
-    fields.insert("ctime".into(), json!(python_time(meta.ctime(), meta.ctime_nsec())));
+    fields.insert(
+        "ctime".into(),
+        json!(python_time(meta.ctime(), meta.ctime_nsec())),
+    );
     fields.insert(
         "last_access_time".into(),
         json!(python_time(meta.atime(), meta.atime_nsec())),
@@ -341,7 +389,11 @@ impl Walk {
         loop {
             let entries = list(root, &dir)?;
             let Some((head, tail)) = rest.split_first() else {
-                stack.push(Frame { dir, entries, pos: 0 });
+                stack.push(Frame {
+                    dir,
+                    entries,
+                    pos: 0,
+                });
                 break;
             };
             let mut pos = entries.partition_point(|(name, _)| name < head);
@@ -395,9 +447,7 @@ impl Walk {
     }
 
     fn finished(&self) -> bool {
-        self.stack
-            .iter()
-            .all(|f| f.pos >= f.entries.len())
+        self.stack.iter().all(|f| f.pos >= f.entries.len())
     }
 }
 
@@ -415,7 +465,15 @@ mod tests {
 
     fn tree() -> tempfile::TempDir {
         let t = tempfile::tempdir().unwrap();
-        for p in ["a.txt", "b/c.md", "b/d/e.txt", "b/z.bin", "c.pdf", "noext", "x/y/z/deep.txt"] {
+        for p in [
+            "a.txt",
+            "b/c.md",
+            "b/d/e.txt",
+            "b/z.bin",
+            "c.pdf",
+            "noext",
+            "x/y/z/deep.txt",
+        ] {
             let path = t.path().join(p);
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(&path, format!("content of {p}")).unwrap();
@@ -423,7 +481,12 @@ mod tests {
         t
     }
 
-    async fn all_paths(src: &dyn DataSource, root: &Path, page_size: usize, fresh: bool) -> Vec<String> {
+    async fn all_paths(
+        src: &dyn DataSource,
+        root: &Path,
+        page_size: usize,
+        fresh: bool,
+    ) -> Vec<String> {
         let mut out = Vec::new();
         let mut cursor: Option<Value> = None;
         loop {
@@ -431,16 +494,28 @@ mod tests {
                 // A new source per page: the resume path, as after a process restart.
                 let fresh_src = source(root, "**/*.*");
                 fresh_src
-                    .fetch_page(PageRequest { cursor: cursor.as_ref(), mode: SyncMode::Full, advanced_rules: None, page_size })
+                    .fetch_page(PageRequest {
+                        cursor: cursor.as_ref(),
+                        mode: SyncMode::Full,
+                        advanced_rules: None,
+                        page_size,
+                    })
                     .await
                     .unwrap()
             } else {
-                src.fetch_page(PageRequest { cursor: cursor.as_ref(), mode: SyncMode::Full, advanced_rules: None, page_size })
-                    .await
-                    .unwrap()
+                src.fetch_page(PageRequest {
+                    cursor: cursor.as_ref(),
+                    mode: SyncMode::Full,
+                    advanced_rules: None,
+                    page_size,
+                })
+                .await
+                .unwrap()
             };
             for item in page.items {
-                let SourceItem::Upsert(doc) = item else { panic!("full syncs only upsert") };
+                let SourceItem::Upsert(doc) = item else {
+                    panic!("full syncs only upsert")
+                };
                 out.push(doc.fields["path"].as_str().unwrap().to_string());
             }
             match page.next {
@@ -456,13 +531,26 @@ mod tests {
         let t = tree();
         let root = std::path::absolute(t.path()).unwrap();
         let src = source(&root, "**/*.*");
-        let expected: Vec<String> = ["a.txt", "b/c.md", "b/d/e.txt", "b/z.bin", "c.pdf", "x/y/z/deep.txt"]
-            .iter()
-            .map(|p| root.join(p).display().to_string())
-            .collect();
+        let expected: Vec<String> = [
+            "a.txt",
+            "b/c.md",
+            "b/d/e.txt",
+            "b/z.bin",
+            "c.pdf",
+            "x/y/z/deep.txt",
+        ]
+        .iter()
+        .map(|p| root.join(p).display().to_string())
+        .collect();
         for page_size in [1, 2, 3, 100] {
-            assert_eq!(all_paths(src.as_ref(), &root, page_size, false).await, expected);
-            assert_eq!(all_paths(src.as_ref(), &root, page_size, true).await, expected);
+            assert_eq!(
+                all_paths(src.as_ref(), &root, page_size, false).await,
+                expected
+            );
+            assert_eq!(
+                all_paths(src.as_ref(), &root, page_size, true).await,
+                expected
+            );
         }
     }
 
@@ -472,20 +560,46 @@ mod tests {
         let root = std::path::absolute(t.path()).unwrap();
         let src = source(&root, "*.txt");
         let page = src
-            .fetch_page(PageRequest { cursor: None, mode: SyncMode::Full, advanced_rules: None, page_size: 10 })
+            .fetch_page(PageRequest {
+                cursor: None,
+                mode: SyncMode::Full,
+                advanced_rules: None,
+                page_size: 10,
+            })
             .await
             .unwrap();
         assert_eq!(page.items.len(), 1, "'*' does not cross directories");
-        let SourceItem::Upsert(doc) = &page.items[0] else { panic!() };
+        let SourceItem::Upsert(doc) = &page.items[0] else {
+            panic!()
+        };
         let path = root.join("a.txt").display().to_string();
-        assert_eq!(doc.fields["_id"], json!(connectors_engine::document::hash_id(&path)));
-        for key in ["path", "last_modified_time", "inode_protection_mode", "inode_number",
-            "device_inode_reside", "number_of_links", "uid", "gid", "ctime", "last_access_time",
-            "size", "_timestamp"] {
+        assert_eq!(
+            doc.fields["_id"],
+            json!(connectors_engine::document::hash_id(&path))
+        );
+        for key in [
+            "path",
+            "last_modified_time",
+            "inode_protection_mode",
+            "inode_number",
+            "device_inode_reside",
+            "number_of_links",
+            "uid",
+            "gid",
+            "ctime",
+            "last_access_time",
+            "size",
+            "_timestamp",
+        ] {
             assert!(doc.fields.contains_key(key), "{key}");
         }
         assert_eq!(doc.fields["size"], json!(16));
-        assert!(doc.fields["_timestamp"].as_str().unwrap().ends_with("+00:00"));
+        assert!(
+            doc.fields["_timestamp"]
+                .as_str()
+                .unwrap()
+                .ends_with("+00:00")
+        );
         let content = src.download(doc.download.as_ref().unwrap()).await.unwrap();
         assert_eq!(content, Some(Content::Body("content of a.txt".into())));
     }
@@ -504,7 +618,13 @@ mod tests {
 
     #[test]
     fn isoformat_like_python() {
-        assert_eq!(python_isoformat(1_700_000_000, 0), "2023-11-14T22:13:20+00:00");
-        assert_eq!(python_isoformat(1_700_000_000, 123_456_000), "2023-11-14T22:13:20.123456+00:00");
+        assert_eq!(
+            python_isoformat(1_700_000_000, 0),
+            "2023-11-14T22:13:20+00:00"
+        );
+        assert_eq!(
+            python_isoformat(1_700_000_000, 123_456_000),
+            "2023-11-14T22:13:20.123456+00:00"
+        );
     }
 }

@@ -61,9 +61,10 @@ impl DataSource for MemoryData {
         let mut items = Vec::new();
         let mut last = None;
         let range: Box<dyn Iterator<Item = (&String, &Value)>> = match &after {
-            Some(a) => Box::new(
-                data.range::<String, _>((std::ops::Bound::Excluded(a.clone()), std::ops::Bound::Unbounded)),
-            ),
+            Some(a) => Box::new(data.range::<String, _>((
+                std::ops::Bound::Excluded(a.clone()),
+                std::ops::Bound::Unbounded,
+            ))),
             None => Box::new(data.iter()),
         };
         for (k, v) in range.take(request.page_size) {
@@ -74,7 +75,10 @@ impl DataSource for MemoryData {
         }
         let more = match &last {
             Some(l) => data
-                .range::<String, _>((std::ops::Bound::Excluded(l.clone()), std::ops::Bound::Unbounded))
+                .range::<String, _>((
+                    std::ops::Bound::Excluded(l.clone()),
+                    std::ops::Bound::Unbounded,
+                ))
                 .next()
                 .is_some(),
             None => false,
@@ -128,11 +132,13 @@ pub fn engine(env: &Env, data: &Data, config: EngineConfig) -> Engine {
 
 /// A fast engine configuration for tests.
 pub fn test_config() -> EngineConfig {
-    let mut c = EngineConfig::default();
-    c.page_size = 50;
-    c.bulk_max_ops = 40;
-    c.check_interval = std::time::Duration::from_millis(50);
-    c.lease_grace = std::time::Duration::ZERO;
+    let mut c = EngineConfig {
+        page_size: 50,
+        bulk_max_ops: 40,
+        check_interval: std::time::Duration::from_millis(50),
+        lease_grace: std::time::Duration::ZERO,
+        ..EngineConfig::default()
+    };
     c.bulk_item_retry.initial_backoff = std::time::Duration::from_millis(5);
     c.bulk_item_retry.max_backoff = std::time::Duration::from_millis(20);
     c
@@ -162,7 +168,11 @@ pub async fn connector(env: &Env, id: &str, index: &str) {
 pub async fn index_docs(es: &EsClient, index: &str) -> BTreeMap<String, Value> {
     es.refresh(index).await.expect("refresh");
     let response = es
-        .search::<Value>(index, &json!({"query": {"match_all": {}}, "size": 10000}), &Default::default())
+        .search::<Value>(
+            index,
+            &json!({"query": {"match_all": {}}, "size": 10000}),
+            &Default::default(),
+        )
         .await
         .expect("search");
     response
