@@ -1,11 +1,15 @@
-//! `connectors`: the connectors service as one local process.
+//! `connectors`: the connectors service as one local process. A thin shell over
+//! `connectors-service`.
 
 mod sync_cmd;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use connectors_service::{ServiceConfig, local};
 
 #[derive(Parser)]
 #[command(
@@ -14,8 +18,11 @@ use clap::{Parser, Subcommand};
     about = "Elastic connectors, rebuilt in Rust"
 )]
 struct Cli {
+    /// A `config.yml` (the reference's keys); environment variables override it.
+    #[arg(long, short, global = true, env = "CONNECTORS_CONFIG")]
+    config: Option<PathBuf>,
     /// Log as JSON lines instead of human-readable text.
-    #[arg(long, global = true, env = "LOG_JSON")]
+    #[arg(long, global = true)]
     log_json: bool,
     #[command(subcommand)]
     command: Command,
@@ -23,8 +30,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs one sync job of an existing connector in the foreground, against `ES_URL`.
+    /// Runs the scheduler and the workers until SIGINT/SIGTERM.
+    Run,
+    /// One scheduler pass: prepare and check in connectors, validate them, create due jobs.
+    Tick,
+    /// Runs every job that needs a worker until none is left.
+    Work {
+        /// Stop when no dispatched work remains (the only mode for now).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Runs one sync job of an existing connector in the foreground, with progress.
     Sync(sync_cmd::SyncArgs),
+    /// Shows the whole protocol on this machine with nothing else running.
+    Demo,
 }
 
 fn init_logs(json: bool) {
@@ -40,14 +59,54 @@ fn init_logs(json: bool) {
     }
 }
 
+async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Demo = cli.command {
+        let ok = connectors_service::demo::run().await?;
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let config = ServiceConfig::load(cli.config.as_deref()).context("configuration")?;
+    let es = local::connect(&config).await?;
+    match cli.command {
+        Command::Run => {
+            local::run(&es, &config, local::stop_on_signals()).await?;
+        }
+        Command::Tick => {
+            let report = local::tick(&es, &config).await?;
+            println!(
+                "{} connectors, {} scheduled jobs created{}",
+                report.connectors,
+                report.scheduled,
+                if report.errors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; errors: {}", report.errors.join("; "))
+                }
+            );
+        }
+        Command::Work { once: _ } => {
+            let report = local::work_once(&es, &config, local::stop_on_signals()).await?;
+            println!(
+                "{} slices run, {} jobs finished",
+                report.slices, report.finished
+            );
+        }
+        Command::Sync(args) => return sync_cmd::run(args, &es, &config).await,
+        Command::Demo => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logs(cli.log_json);
-    let result = match cli.command {
-        Command::Sync(args) => sync_cmd::run(args).await,
-    };
-    match result {
+    let json =
+        cli.log_json || std::env::var("CONNECTORS_LOG_JSON").is_ok_and(|v| v == "true" || v == "1");
+    init_logs(json);
+    match main_inner(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use connectors_engine::{Budget, Engine, EngineConfig, SliceOutcome};
+use connectors_engine::{Budget, Engine, SliceOutcome};
 use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
-use es_client::{EsClient, EsConfig};
+use connectors_service::ServiceConfig;
+use es_client::EsClient;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args)]
@@ -19,25 +20,25 @@ pub struct SyncArgs {
     /// `full` or `incremental`.
     #[arg(long, default_value = "full")]
     job_type: String,
-    /// Seconds per slice: the job checkpoints and continues after each (as on Lambda).
-    #[arg(long, default_value_t = 600)]
-    slice_seconds: u64,
+    /// Seconds per slice: the job checkpoints and continues after each, as on Lambda
+    /// (default: `service.slice_seconds`).
+    #[arg(long)]
+    slice_seconds: Option<u64>,
 }
 
-pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    args: SyncArgs,
+    es: &EsClient,
+    config: &ServiceConfig,
+) -> anyhow::Result<ExitCode> {
     let job_type: JobType = args
         .job_type
         .parse()
         .map_err(|e| anyhow::anyhow!("--job-type: {e}"))?;
-    let es = EsClient::new(EsConfig::from_env().context("Elasticsearch settings")?)
-        .context("Elasticsearch client")?;
-    es.verify_version(Default::default())
-        .await
-        .context("Elasticsearch")?;
     let engine = Engine::new(
         es.clone(),
         Arc::new(connectors_sources::registry()),
-        EngineConfig::default(),
+        config.engine_config(),
     );
     let job_id = es
         .sync_jobs()
@@ -51,10 +52,14 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         })?;
     tracing::info!(job_id = %job_id, connector_id = %args.connector, "created sync job");
 
-    let progress = Progress::start(&es, &job_id);
+    let progress = Progress::start(es, &job_id);
     let mut slice = Some(0);
     let status = loop {
-        let budget = Budget::for_duration(Duration::from_secs(args.slice_seconds.max(1)));
+        let seconds = args
+            .slice_seconds
+            .unwrap_or(config.service.slice_seconds)
+            .max(1);
+        let budget = Budget::for_duration(Duration::from_secs(seconds));
         match engine.run_slice(&job_id, slice, budget).await? {
             SliceOutcome::Finished(status) => break status,
             SliceOutcome::Continue { next_slice } => slice = Some(next_slice),

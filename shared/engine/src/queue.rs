@@ -139,8 +139,12 @@ mod tests {
     #[tokio::test]
     async fn memory_queue_honours_delays() {
         let q = MemoryQueue::new();
-        q.send(&JobMessage::new("late", 0), Duration::from_millis(50)).await.unwrap();
-        q.send(&JobMessage::new("now", 0), Duration::ZERO).await.unwrap();
+        q.send(&JobMessage::new("late", 0), Duration::from_millis(50))
+            .await
+            .unwrap();
+        q.send(&JobMessage::new("now", 0), Duration::ZERO)
+            .await
+            .unwrap();
         assert_eq!(q.recv(Duration::ZERO).await.unwrap().job_id, "now");
         assert!(q.recv(Duration::ZERO).await.is_none());
         assert_eq!(q.recv(Duration::from_secs(2)).await.unwrap().job_id, "late");

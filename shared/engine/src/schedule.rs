@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn default_interval_is_midnight() {
         let s = CronSchedule::parse("0 0 0 * * ?").unwrap();
-        assert_eq!(s.next_after(t("2024-05-01T10:00:00Z")), Some(t("2024-05-02T00:00:00Z")));
+        assert_eq!(
+            s.next_after(t("2024-05-01T10:00:00Z")),
+            Some(t("2024-05-02T00:00:00Z"))
+        );
     }
 
     #[test]
@@ -106,7 +109,10 @@ mod tests {
     #[test]
     fn seconds_are_ignored() {
         let s = CronSchedule::parse("30 */15 * * * ?").unwrap();
-        assert_eq!(s.next_after(t("2024-05-01T10:01:00Z")), Some(t("2024-05-01T10:15:00Z")));
+        assert_eq!(
+            s.next_after(t("2024-05-01T10:01:00Z")),
+            Some(t("2024-05-01T10:15:00Z"))
+        );
     }
 
     #[test]
@@ -116,7 +122,10 @@ mod tests {
             s.latest_due(t("2024-05-01T10:00:00Z"), t("2024-05-01T13:30:00Z")),
             Some(t("2024-05-01T13:00:00Z"))
         );
-        assert_eq!(s.latest_due(t("2024-05-01T10:00:00Z"), t("2024-05-01T10:59:00Z")), None);
+        assert_eq!(
+            s.latest_due(t("2024-05-01T10:00:00Z"), t("2024-05-01T10:59:00Z")),
+            None
+        );
         assert_eq!(
             s.latest_due(t("2024-01-01T00:00:00Z"), t("2024-05-01T13:30:00Z")),
             Some(t("2024-05-01T13:00:00Z"))

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use connectors_protocol::{
-    CONNECTORS_INDEX, Configuration, Connector, ConnectorStatus, JobType,
-    SYNC_JOBS_INDEX, SyncJob, SyncStatus, Timestamp, TriggerMethod, ValidationState,
-    validate_configuration,
+    CONNECTORS_INDEX, Configuration, Connector, ConnectorStatus, JobType, SYNC_JOBS_INDEX, SyncJob,
+    SyncStatus, Timestamp, TriggerMethod, ValidationState, validate_configuration,
 };
 use es_client::{SearchParams, SeqNo};
 use serde::{Deserialize, Serialize};
@@ -113,6 +112,14 @@ impl Scheduler {
 
     /// One full pass: connectors, then jobs.
     pub async fn tick(&self) -> Result<TickReport, EngineError> {
+        let mut report = self.schedule_only().await?;
+        self.dispatch(&mut report).await?;
+        Ok(report)
+    }
+
+    /// Only the connector half of a pass (prepare, check in, validate, create due jobs): where
+    /// Elasticsearch's pending jobs are the queue, dispatching is the workers' business.
+    pub async fn schedule_only(&self) -> Result<TickReport, EngineError> {
         let mut report = TickReport::default();
         let connectors = self.served_connectors().await?;
         report.connectors = connectors.len();
@@ -123,7 +130,6 @@ impl Scheduler {
                 report.errors.push(format!("connector {id}: {e}"));
             }
         }
-        self.dispatch(&mut report).await?;
         Ok(report)
     }
 
@@ -147,7 +153,12 @@ impl Scheduler {
     /// The reference's `supported_connectors`: configured ids, or (worker mode) non-native
     /// connectors of the configured service types; never deleted ones.
     async fn served_connectors(&self) -> Result<Vec<(Versioned<Connector>, Value)>, EngineError> {
-        let ids: Vec<&str> = self.config.connectors.iter().map(|c| c.connector_id.as_str()).collect();
+        let ids: Vec<&str> = self
+            .config
+            .connectors
+            .iter()
+            .map(|c| c.connector_id.as_str())
+            .collect();
         let mut should = Vec::new();
         if !ids.is_empty() {
             should.push(json!({"ids": {"values": ids}}));
@@ -163,7 +174,13 @@ impl Scheduler {
         }
         let query = json!({"bool": {"should": should, "minimum_should_match": 1,
             "must_not": [{"term": {"deleted": true}}]}});
-        let hits = self.search_all(CONNECTORS_INDEX, query, json!([{"index_name": {"order": "asc", "unmapped_type": "keyword"}}])).await?;
+        let hits = self
+            .search_all(
+                CONNECTORS_INDEX,
+                query,
+                json!([{"index_name": {"order": "asc", "unmapped_type": "keyword"}}]),
+            )
+            .await?;
         let mut out = Vec::new();
         for (id, seq, source) in hits {
             match parse_doc::<Connector>(&id, source.clone()) {
@@ -200,7 +217,9 @@ impl Scheduler {
             };
             let n = page.hits.hits.len();
             for hit in page.hits.hits {
-                let Some(seq) = hit.seq_no_primary_term() else { continue };
+                let Some(seq) = hit.seq_no_primary_term() else {
+                    continue;
+                };
                 if let Some(source) = hit.source {
                     out.push((hit.id, seq, source));
                 }
@@ -242,16 +261,28 @@ impl Scheduler {
         if c.doc.configuration.is_empty() {
             update.insert("configuration".into(), json!(schema));
             update.insert("status".into(), json!(ConnectorStatus::NeedsConfiguration));
-        } else if let Some(patch) = raw.get("configuration").and_then(|stored| backfill(stored, &schema)) {
+        } else if let Some(patch) = raw
+            .get("configuration")
+            .and_then(|stored| backfill(stored, &schema))
+        {
             update.insert("configuration".into(), patch);
         }
         let features = descriptor.features().to_features();
-        let current = c.doc.features.as_ref().map(|f| serde_json::to_value(f).unwrap_or_default());
+        let current = c
+            .doc
+            .features
+            .as_ref()
+            .map(|f| serde_json::to_value(f).unwrap_or_default());
         if current != Some(serde_json::to_value(&features).unwrap_or_default()) {
             update.insert("features".into(), json!(features));
         }
         if !update.is_empty() {
-            match self.engine.store().update_connector(&id, &update, Some(c.seq)).await {
+            match self
+                .engine
+                .store()
+                .update_connector(&id, &update, Some(c.seq))
+                .await
+            {
                 Ok(_) => {}
                 // Someone else changed it: prepare again next pass.
                 Err(WriteError::Conflict) => return Ok(()),
@@ -266,7 +297,8 @@ impl Scheduler {
 
         // Heartbeat.
         let due = c.doc.last_seen.is_none_or(|t| {
-            Utc::now() - t.0 >= chrono::Duration::from_std(self.config.heartbeat_interval).unwrap_or_default()
+            Utc::now() - t.0
+                >= chrono::Duration::from_std(self.config.heartbeat_interval).unwrap_or_default()
         });
         if due {
             self.engine.es().connectors().check_in(&id).await?;
@@ -288,7 +320,11 @@ impl Scheduler {
         };
         if c.doc.status != status || c.doc.error != error {
             let doc = json!({"status": status, "error": error});
-            self.engine.store().update_connector(&id, &doc, None).await.map_err(write_err)?;
+            self.engine
+                .store()
+                .update_connector(&id, &doc, None)
+                .await
+                .map_err(write_err)?;
             if let Some(message) = &error {
                 warn!(connector_id = %id, error = %message, "connector check failed");
             }
@@ -317,7 +353,11 @@ impl Scheduler {
     }
 
     /// Builds the source from the connector's configuration and pings it.
-    async fn check_source(&self, descriptor: &dyn SourceDescriptor, c: &Connector) -> Result<(), String> {
+    async fn check_source(
+        &self,
+        descriptor: &dyn SourceDescriptor,
+        c: &Connector,
+    ) -> Result<(), String> {
         let errors = validate_configuration(&c.configuration);
         if !errors.is_empty() {
             let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
@@ -342,7 +382,9 @@ impl Scheduler {
         descriptor: &dyn SourceDescriptor,
         c: &Connector,
     ) -> Result<(), EngineError> {
-        let Some(entry) = c.default_filtering() else { return Ok(()) };
+        let Some(entry) = c.default_filtering() else {
+            return Ok(());
+        };
         if entry.draft.validation.state != ValidationState::Edited {
             return Ok(());
         }
@@ -351,7 +393,11 @@ impl Scheduler {
         if entry.draft.advanced_snippet.is_set() {
             let messages = if descriptor.features().advanced_rules {
                 match descriptor.build(&c.configuration) {
-                    Ok(source) => source.validate_advanced_rules(&entry.draft.advanced_snippet.value).await,
+                    Ok(source) => {
+                        source
+                            .validate_advanced_rules(&entry.draft.advanced_snippet.value)
+                            .await
+                    }
                     Err(e) => vec![format!("Cannot validate advanced rules: {e}")],
                 }
             } else {
@@ -359,14 +405,18 @@ impl Scheduler {
             };
             if !messages.is_empty() {
                 validation.state = ValidationState::Invalid;
-                validation.errors.push(connectors_protocol::ValidationError {
-                    ids: vec!["advanced_snippet".to_string()],
-                    messages,
-                });
+                validation
+                    .errors
+                    .push(connectors_protocol::ValidationError {
+                        ids: vec!["advanced_snippet".to_string()],
+                        messages,
+                    });
             }
         }
         let connectors = self.engine.es().connectors();
-        connectors.update_filtering_validation(&id, &validation).await?;
+        connectors
+            .update_filtering_validation(&id, &validation)
+            .await?;
         if validation.state == ValidationState::Valid {
             connectors.activate_filtering(&id).await?;
             info!(connector_id = %id, "activated the validated draft sync rules");
@@ -379,7 +429,9 @@ impl Scheduler {
     /// Creates a scheduled job if one is due. The `last_*_scheduled_at` write, guarded by the
     /// connector's seq_no, is what makes two racing schedulers create it once.
     async fn try_schedule(&self, id: &str, job_type: JobType) -> Result<bool, EngineError> {
-        let Some(c) = self.engine.store().connector(id).await? else { return Ok(false) };
+        let Some(c) = self.engine.store().connector(id).await? else {
+            return Ok(false);
+        };
         let Some(entry) = c.doc.scheduling.get(job_type).filter(|e| e.enabled) else {
             return Ok(false);
         };
@@ -392,7 +444,11 @@ impl Scheduler {
             Ok(s) => s,
             Err(e) => {
                 let doc = json!({"status": "error", "error": e.to_string()});
-                self.engine.store().update_connector(id, &doc, None).await.map_err(write_err)?;
+                self.engine
+                    .store()
+                    .update_connector(id, &doc, None)
+                    .await
+                    .map_err(write_err)?;
                 return Ok(false);
             }
         };
@@ -405,12 +461,23 @@ impl Scheduler {
         let Some(last) = last else {
             // Never scheduled: start counting from now, so the first run is the next one.
             let doc = json!({ field: Timestamp(now) });
-            let _ = self.engine.store().update_connector(id, &doc, Some(c.seq)).await;
+            let _ = self
+                .engine
+                .store()
+                .update_connector(id, &doc, Some(c.seq))
+                .await;
             return Ok(false);
         };
-        let Some(due) = schedule.latest_due(last.0, now) else { return Ok(false) };
+        let Some(due) = schedule.latest_due(last.0, now) else {
+            return Ok(false);
+        };
         let doc = json!({ field: Timestamp(due) });
-        match self.engine.store().update_connector(id, &doc, Some(c.seq)).await {
+        match self
+            .engine
+            .store()
+            .update_connector(id, &doc, Some(c.seq))
+            .await
+        {
             Ok(_) => {}
             Err(WriteError::Conflict) => {
                 debug!(connector_id = %id, %job_type, "another scheduler took this run");
@@ -430,9 +497,14 @@ impl Scheduler {
 
     /// Queues every job that needs a worker, finishes what needs no worker.
     async fn dispatch(&self, report: &mut TickReport) -> Result<(), EngineError> {
-        let query = json!({"terms": {"status": ["pending", "suspended", "in_progress", "canceling"]}});
+        let query =
+            json!({"terms": {"status": ["pending", "suspended", "in_progress", "canceling"]}});
         let hits = self
-            .search_all(SYNC_JOBS_INDEX, query, json!([{"created_at": {"order": "asc", "unmapped_type": "date"}}]))
+            .search_all(
+                SYNC_JOBS_INDEX,
+                query,
+                json!([{"created_at": {"order": "asc", "unmapped_type": "date"}}]),
+            )
             .await?;
         let mut connectors: HashMap<String, Option<Connector>> = HashMap::new();
         for (job_id, seq, source) in hits {
@@ -445,11 +517,18 @@ impl Scheduler {
             };
             let connector_id = job.connector.id.clone();
             if !connectors.contains_key(&connector_id) {
-                let c = self.engine.store().connector(&connector_id).await?.map(|v| v.doc);
+                let c = self
+                    .engine
+                    .store()
+                    .connector(&connector_id)
+                    .await?
+                    .map(|v| v.doc);
                 connectors.insert(connector_id.clone(), c);
             }
             let connector = connectors.get(&connector_id).and_then(|c| c.as_ref());
-            let result = self.dispatch_job(&job_id, Versioned { doc: job, seq }, connector, report).await;
+            let result = self
+                .dispatch_job(&job_id, Versioned { doc: job, seq }, connector, report)
+                .await;
             if let Err(e) = result {
                 warn!(job_id = %job_id, error = %e, "dispatch failed for job");
                 report.errors.push(format!("job {job_id}: {e}"));
@@ -471,7 +550,10 @@ impl Scheduler {
             // The reference's cleanup: jobs of connectors that no longer exist end in error.
             let doc = json!({"status": "error", "error": format!("Connector is not found for connector ID {}.", job.doc.connector.id),
                              "completed_at": now, "last_seen": now});
-            store.update_job(job_id, &doc, Some(job.seq)).await.map_err(write_err)?;
+            store
+                .update_job(job_id, &doc, Some(job.seq))
+                .await
+                .map_err(write_err)?;
             report.failed_jobs += 1;
             return Ok(());
         };
@@ -491,7 +573,10 @@ impl Scheduler {
         match job.doc.status {
             SyncStatus::Pending if job.doc.cancelation_requested_at.is_some() => {
                 let doc = json!({"status": "canceled", "canceled_at": now, "completed_at": now, "last_seen": now});
-                store.update_job(job_id, &doc, Some(job.seq)).await.map_err(write_err)?;
+                store
+                    .update_job(job_id, &doc, Some(job.seq))
+                    .await
+                    .map_err(write_err)?;
                 report.canceled_jobs += 1;
                 Ok(())
             }
@@ -500,12 +585,18 @@ impl Scheduler {
                 if recently {
                     return Ok(());
                 }
-                let next = Dispatch { at: Some(now), slice, ..dispatch };
+                let next = Dispatch {
+                    at: Some(now),
+                    slice,
+                    ..dispatch
+                };
                 if self.record_dispatch(job_id, job.seq, &next).await? {
                     self.queue
                         .send(&JobMessage::new(job_id, slice), Duration::ZERO)
                         .await
-                        .map_err(|e| EngineError::Es(es_client::EsError::InvalidRequest(e.to_string())))?;
+                        .map_err(|e| {
+                            EngineError::Es(es_client::EsError::InvalidRequest(e.to_string()))
+                        })?;
                     report.dispatched += 1;
                 }
                 Ok(())
@@ -532,25 +623,46 @@ impl Scheduler {
                         doc["error"] = Value::Null;
                         doc["canceled_at"] = json!(now);
                     }
-                    store.update_job(job_id, &doc, Some(job.seq)).await.map_err(write_err)?;
-                    let status = if job.doc.status == SyncStatus::Canceling { "canceled" } else { "error" };
+                    store
+                        .update_job(job_id, &doc, Some(job.seq))
+                        .await
+                        .map_err(write_err)?;
+                    let status = if job.doc.status == SyncStatus::Canceling {
+                        "canceled"
+                    } else {
+                        "error"
+                    };
                     let connector_doc = if job.doc.job_type == JobType::AccessControl {
                         json!({"last_access_control_sync_status": status, "last_access_control_sync_error": doc["error"]})
                     } else {
                         json!({"last_sync_status": status, "last_sync_error": doc["error"],
                                "status": if status == "error" { "error" } else { "connected" }, "error": doc["error"]})
                     };
-                    store.update_connector(&job.doc.connector.id, &connector_doc, None).await.map_err(write_err)?;
+                    store
+                        .update_connector(&job.doc.connector.id, &connector_doc, None)
+                        .await
+                        .map_err(write_err)?;
                     report.failed_jobs += 1;
                     return Ok(());
                 }
-                let next = Dispatch { at: Some(now), slice, resumes: dispatch.resumes + 1 };
+                let next = Dispatch {
+                    at: Some(now),
+                    slice,
+                    resumes: dispatch.resumes + 1,
+                };
                 if self.record_dispatch(job_id, job.seq, &next).await? {
-                    info!(job_id, slice, resumes = next.resumes, "resuming a job whose worker vanished");
+                    info!(
+                        job_id,
+                        slice,
+                        resumes = next.resumes,
+                        "resuming a job whose worker vanished"
+                    );
                     self.queue
                         .send(&JobMessage::new(job_id, slice), Duration::ZERO)
                         .await
-                        .map_err(|e| EngineError::Es(es_client::EsError::InvalidRequest(e.to_string())))?;
+                        .map_err(|e| {
+                            EngineError::Es(es_client::EsError::InvalidRequest(e.to_string()))
+                        })?;
                     report.resumed += 1;
                 }
                 Ok(())
@@ -559,9 +671,19 @@ impl Scheduler {
     }
 
     /// Records a dispatch on the job, guarded by its seq_no: `false` if another scheduler did.
-    async fn record_dispatch(&self, job_id: &str, seq: SeqNo, d: &Dispatch) -> Result<bool, EngineError> {
+    async fn record_dispatch(
+        &self,
+        job_id: &str,
+        seq: SeqNo,
+        d: &Dispatch,
+    ) -> Result<bool, EngineError> {
         let doc = json!({"metadata": { DISPATCH_KEY: d }});
-        match self.engine.store().update_job(job_id, &doc, Some(seq)).await {
+        match self
+            .engine
+            .store()
+            .update_job(job_id, &doc, Some(seq))
+            .await
+        {
             Ok(_) => Ok(true),
             Err(WriteError::Conflict) => Ok(false),
             Err(WriteError::Es(e)) => Err(e.into()),
@@ -578,7 +700,10 @@ fn write_err(e: WriteError) -> EngineError {
     }
 }
 
-fn parse_doc<T: serde::de::DeserializeOwned>(id: &str, mut source: Value) -> Result<T, serde_json::Error> {
+fn parse_doc<T: serde::de::DeserializeOwned>(
+    id: &str,
+    mut source: Value,
+) -> Result<T, serde_json::Error> {
     if let Some(m) = source.as_object_mut() {
         m.insert("id".into(), Value::String(id.to_string()));
     }
@@ -594,7 +719,9 @@ pub fn backfill(stored: &Value, schema: &Configuration) -> Option<Value> {
     let mut patch = Map::new();
     let upgrade = schema.keys().any(|k| !stored.contains_key(k));
     for (key, field) in schema {
-        let Ok(Value::Object(full)) = serde_json::to_value(field) else { continue };
+        let Ok(Value::Object(full)) = serde_json::to_value(field) else {
+            continue;
+        };
         let Some(existing) = stored.get(key).and_then(Value::as_object) else {
             patch.insert(key.clone(), Value::Object(full));
             continue;
@@ -655,7 +782,10 @@ mod tests {
         let patch = backfill(&stored, &schema()).unwrap();
         assert_eq!(patch["pattern"]["value"], json!("**/*.*"));
         assert_eq!(patch["directory"]["label"], json!("Directory path"));
-        assert!(patch["directory"].get("value").is_none(), "the user's value stays");
+        assert!(
+            patch["directory"].get("value").is_none(),
+            "the user's value stays"
+        );
     }
 
     #[test]
@@ -664,8 +794,15 @@ mod tests {
                             "pattern": json!(schema()["pattern"])});
         let patch = backfill(&stored, &schema()).unwrap();
         let d = patch["directory"].as_object().unwrap();
-        assert!(d.contains_key("display") && d.contains_key("required") && d.contains_key("ui_restrictions"));
-        assert!(!d.contains_key("label"), "no upgrade: an existing label stays");
+        assert!(
+            d.contains_key("display")
+                && d.contains_key("required")
+                && d.contains_key("ui_restrictions")
+        );
+        assert!(
+            !d.contains_key("label"),
+            "no upgrade: an existing label stays"
+        );
         assert!(!d.contains_key("value"));
     }
 }

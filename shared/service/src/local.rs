@@ -1,0 +1,268 @@
+//! The local service: the scheduler and a pool of workers in one process, over an in-process
+//! queue. Also the one-shot `tick` and `work` used by operators and tests, for which
+//! Elasticsearch's own pending and suspended jobs are the queue, as in the reference.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use connectors_engine::queue::{JobMessage, JobQueue, MemoryQueue};
+use connectors_engine::scheduler::{Scheduler, SchedulerConfig, TickReport};
+use connectors_engine::{Budget, Engine, EngineError, SliceOutcome};
+use connectors_protocol::{CONNECTORS_CONCRETE_INDEX, SYNC_JOBS_CONCRETE_INDEX};
+use es_client::{EsClient, EsError, VersionRequirement};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::config::ServiceConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("Elasticsearch at {url} is not reachable after {waited:?}: {source}")]
+    Unreachable {
+        url: String,
+        waited: Duration,
+        source: EsError,
+    },
+    #[error(transparent)]
+    Es(#[from] EsError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Config(#[from] es_client::ConfigError),
+}
+
+/// Connects and runs the reference's preflight: wait for Elasticsearch (up to
+/// `max_wait_duration`), check its version, create the connector indices if they are missing.
+pub async fn connect(config: &ServiceConfig) -> Result<EsClient, ServiceError> {
+    let es_config = config.es_config();
+    let url = es_config
+        .base_url()
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| config.elasticsearch.host.clone());
+    let es = EsClient::new(es_config)?;
+    let wait = Duration::from_secs(config.elasticsearch.max_wait_duration);
+    let started = Instant::now();
+    let mut backoff = Duration::from_secs(config.elasticsearch.initial_backoff_duration.max(1));
+    loop {
+        match es.verify_version(VersionRequirement::default()).await {
+            Ok((info, check)) => {
+                info!(version = %info.version.number, ?check, "connected to Elasticsearch");
+                break;
+            }
+            Err(e @ EsError::UnsupportedVersion { .. }) => return Err(e.into()),
+            Err(e) if e.is_auth_error() => return Err(e.into()),
+            Err(e) if started.elapsed() >= wait => {
+                return Err(ServiceError::Unreachable {
+                    url,
+                    waited: started.elapsed(),
+                    source: e,
+                });
+            }
+            Err(e) => {
+                warn!(error = %e, "waiting for Elasticsearch");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * config.elasticsearch.backoff_multiplier.max(1) as u32)
+                    .min(Duration::from_secs(30));
+            }
+        }
+    }
+    for index in [CONNECTORS_CONCRETE_INDEX, SYNC_JOBS_CONCRETE_INDEX] {
+        // An empty body, so that Elasticsearch's own templates apply.
+        es.indices().ensure(index, None).await?;
+    }
+    Ok(es)
+}
+
+/// The engine and scheduler of a configuration.
+pub fn build(
+    es: &EsClient,
+    config: &ServiceConfig,
+    queue: Arc<dyn JobQueue>,
+) -> (Engine, Scheduler) {
+    let engine = Engine::new(
+        es.clone(),
+        Arc::new(connectors_sources::registry()),
+        config.engine_config(),
+    );
+    let scheduler = Scheduler::new(engine.clone(), queue, config.scheduler_config());
+    (engine, scheduler)
+}
+
+/// `connectors tick`: one scheduler pass over the served connectors.
+pub async fn tick(es: &EsClient, config: &ServiceConfig) -> Result<TickReport, ServiceError> {
+    let (_, scheduler) = build(es, config, Arc::new(MemoryQueue::new()));
+    Ok(scheduler.schedule_only().await?)
+}
+
+/// What `work` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WorkReport {
+    pub slices: u64,
+    pub finished: u64,
+}
+
+/// `connectors work --once`: runs every job of the served connectors that needs a worker,
+/// until none is left (or all that are left are waiting on someone else).
+pub async fn work_once(
+    es: &EsClient,
+    config: &ServiceConfig,
+    stop: watch::Receiver<bool>,
+) -> Result<WorkReport, ServiceError> {
+    let queue = Arc::new(MemoryQueue::new());
+    let (engine, _) = build(es, config, queue.clone());
+    // Here the pending jobs are the queue: take every one now, and any running job whose
+    // worker is gone (its lease expired).
+    let dispatcher = Scheduler::new(
+        engine.clone(),
+        queue.clone(),
+        SchedulerConfig {
+            redispatch_after: Duration::ZERO,
+            idle_threshold: Duration::ZERO,
+            ..config.scheduler_config()
+        },
+    );
+    let slice = Duration::from_secs(config.service.slice_seconds);
+    let mut report = WorkReport::default();
+    loop {
+        let pass = dispatcher.dispatch_only().await?;
+        if pass.dispatched + pass.resumed + pass.failed_jobs + pass.canceled_jobs == 0 {
+            break;
+        }
+        let mut progressed = pass.failed_jobs + pass.canceled_jobs > 0;
+        while let Some(message) = queue.recv(Duration::ZERO).await {
+            if *stop.borrow() {
+                return Ok(report);
+            }
+            let budget = Budget {
+                deadline: Instant::now() + slice,
+                stop: Some(stop.clone()),
+            };
+            report.slices += 1;
+            match engine
+                .run_slice(&message.job_id, Some(message.slice), budget)
+                .await
+            {
+                Ok(SliceOutcome::Continue { next_slice }) => {
+                    progressed = true;
+                    if *stop.borrow() {
+                        engine.suspend(&message.job_id).await?;
+                    } else {
+                        let _ = queue
+                            .send(
+                                &JobMessage::new(&message.job_id, next_slice),
+                                Duration::ZERO,
+                            )
+                            .await;
+                    }
+                }
+                Ok(SliceOutcome::Finished(_)) => {
+                    progressed = true;
+                    report.finished += 1;
+                }
+                Ok(SliceOutcome::Busy(_) | SliceOutcome::Stale(_)) => {}
+                Err(e) => warn!(job_id = %message.job_id, error = %e, "slice failed"),
+            }
+        }
+        if !progressed || *stop.borrow() {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// `connectors run`: the scheduler every `service.idling` seconds and
+/// `service.max_concurrent_content_syncs` workers, until `stop` flips. Jobs running then are
+/// checkpointed and left `suspended`, to resume where they stopped.
+pub async fn run(
+    es: &EsClient,
+    config: &ServiceConfig,
+    stop: watch::Receiver<bool>,
+) -> Result<(), ServiceError> {
+    let queue = Arc::new(MemoryQueue::new());
+    let (engine, scheduler) = build(es, config, queue.clone());
+    let idling = Duration::from_secs(config.service.idling.max(1));
+    let slice = Duration::from_secs(config.service.slice_seconds);
+    let mut tasks = Vec::new();
+    {
+        let mut stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match scheduler.tick().await {
+                    Ok(r) => info!(
+                        connectors = r.connectors,
+                        scheduled = r.scheduled,
+                        dispatched = r.dispatched,
+                        resumed = r.resumed,
+                        "scheduler pass"
+                    ),
+                    Err(e) => error!(error = %e, "scheduler pass failed"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(idling) => {}
+                    _ = stop.changed() => {}
+                }
+                if *stop.borrow() {
+                    break;
+                }
+            }
+        }));
+    }
+    for worker in 0..config.service.max_concurrent_content_syncs {
+        let engine = engine.clone();
+        let queue = queue.clone();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            while !*stop.borrow() {
+                let Some(message) = queue.recv(Duration::from_millis(500)).await else { continue };
+                let budget = Budget { deadline: Instant::now() + slice, stop: Some(stop.clone()) };
+                match engine.run_slice(&message.job_id, Some(message.slice), budget).await {
+                    Ok(SliceOutcome::Continue { next_slice }) => {
+                        if *stop.borrow() {
+                            match engine.suspend(&message.job_id).await {
+                                Ok(_) => info!(worker, job_id = %message.job_id, "job suspended; it resumes from its checkpoint"),
+                                Err(e) => warn!(worker, job_id = %message.job_id, error = %e, "could not suspend the job"),
+                            }
+                        } else {
+                            let _ = queue.send(&JobMessage::new(&message.job_id, next_slice), Duration::ZERO).await;
+                        }
+                    }
+                    Ok(outcome) => info!(worker, job_id = %message.job_id, ?outcome, "slice done"),
+                    Err(e) => warn!(worker, job_id = %message.job_id, error = %e, "slice failed; the scheduler will retry"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+/// A stop signal that flips on SIGINT or SIGTERM.
+pub fn stop_on_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        let _ = tx.send(true);
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        info!("stopping: running jobs will checkpoint and be suspended");
+        let _ = tx.send(true);
+    });
+    rx
+}
