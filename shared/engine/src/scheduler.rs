@@ -602,14 +602,17 @@ impl Scheduler {
                 Ok(())
             }
             _ => {
-                // in_progress or canceling: alive while leased or recently seen.
-                let leased = cp
-                    .as_ref()
-                    .and_then(|c| c.lease.as_ref())
-                    .is_some_and(|l| l.until > now);
-                let seen = age(job.doc.last_seen).is_some_and(|a| a < self.config.idle_threshold);
-                let recently = age(dispatch.at).is_some_and(|a| a < self.config.idle_threshold);
-                if leased || seen || recently {
+                // in_progress or canceling: a worker holding the lease is alive until the lease
+                // ends; between slices (no lease) or without a checkpoint (another service),
+                // the job is alive while it was seen or dispatched recently.
+                let alive = match cp.as_ref().and_then(|c| c.lease.as_ref()) {
+                    Some(lease) => lease.until > now,
+                    None => {
+                        age(job.doc.last_seen).is_some_and(|a| a < self.config.idle_threshold)
+                            || age(dispatch.at).is_some_and(|a| a < self.config.idle_threshold)
+                    }
+                };
+                if alive {
                     return Ok(());
                 }
                 if dispatch.resumes >= self.config.max_resumes {

@@ -598,9 +598,14 @@ impl<'e> Run<'e> {
                 .item_retry(config.bulk_item_retry),
         );
         let mut slowest_page = Duration::ZERO;
+        // Every slice processes at least one page, so a budget too small for a page still
+        // makes progress.
+        let mut pages_this_slice = 0u64;
 
         while self.cp.phase == Phase::Extract {
-            if budget.stop_requested() || Instant::now() + slowest_page * 2 > budget.deadline {
+            if pages_this_slice > 0
+                && (budget.stop_requested() || Instant::now() + slowest_page * 2 > budget.deadline)
+            {
                 return self.pause().await;
             }
             self.check_job().await?;
@@ -612,9 +617,13 @@ impl<'e> Run<'e> {
                 advanced_rules: advanced.as_ref(),
                 page_size: config.page_size,
             };
-            let fetched = tokio::select! {
-                page = source.fetch_page(request) => Some(page),
-                _ = tokio::time::sleep_until(budget.deadline.into()) => None,
+            let fetched = if pages_this_slice == 0 {
+                Some(source.fetch_page(request).await)
+            } else {
+                tokio::select! {
+                    page = source.fetch_page(request) => Some(page),
+                    _ = tokio::time::sleep_until(budget.deadline.into()) => None,
+                }
             };
             let Some(page) = fetched else {
                 return self.pause().await;
@@ -717,6 +726,7 @@ impl<'e> Run<'e> {
                 }
             }
             self.checkpoint().await?;
+            pages_this_slice += 1;
             slowest_page = slowest_page.max(started.elapsed());
             debug!(job_id = %self.job_id, pages = self.cp.pages, indexed = self.cp.counters.indexed, "page done");
         }

@@ -233,6 +233,9 @@ pub struct ServiceSettings {
     pub slice_seconds: u64,
     /// Log JSON lines (this service's own key).
     pub log_json: bool,
+    /// Seconds a worker's lease on a job outlives its slice's deadline: how long a job whose
+    /// worker died waits before another worker resumes it (this service's own key).
+    pub lease_grace: u64,
     // Accepted, not used.
     pub preflight_max_attempts: Option<Value>,
     pub preflight_idle: Option<Value>,
@@ -256,6 +259,7 @@ impl Default for ServiceSettings {
             log_level: None,
             slice_seconds: 600,
             log_json: false,
+            lease_grace: 60,
             preflight_max_attempts: None,
             preflight_idle: None,
             max_errors: None,
@@ -423,6 +427,7 @@ impl ServiceConfig {
                 window_size: m.error_window_size.min(128),
                 error_queue_size: m.error_queue_size,
             },
+            lease_grace: Duration::from_secs(self.service.lease_grace),
             ..EngineConfig::default()
         };
         c.bulk_item_retry.max_retries = bulk.max_retries;

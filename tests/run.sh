@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The project's test command (the README's second command). On a fresh machine it installs what
+# is missing, starts the services the tests need, and runs the whole suite:
+#   1. the Rust workspace tests (cargo test --workspace), against es-sim in-process, the local
+#      PostgreSQL and MariaDB, and moto for the AWS APIs;
+#   2. the es-sim conformance suite with the official Python Elasticsearch client;
+#   3. the demo (`connectors demo`), which must complete a sync.
+# Set ES_URL (and ES_API_KEY or ES_USERNAME/ES_PASSWORD) to run the client tests against a
+# real cluster instead of es-sim.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 2; }
+cargo --version
+
+step "services"
+bash "$REPO/tests/services.sh"
+
+step "build"
+cargo build --workspace --all-targets
+
+step "rust tests"
+cargo test --workspace --no-fail-fast
+
+step "es-sim conformance (official Python client)"
+ES_SIM_BIN="$REPO/target/debug/es-sim" bash "$REPO/tests/python/run.sh"
+
+step "demo"
+cargo run -q -p connectors -- demo
+
+echo
+echo "all test stages passed"
