@@ -23,7 +23,7 @@ use es_client::{
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, warn};
 
 use crate::checkpoint::{Checkpoint, Lease, METADATA_KEY, Phase};
 use crate::document::{SYNC_STAMP_FIELD, prepare};
@@ -223,14 +223,25 @@ impl Engine {
                 cp.slice
             )));
         }
-        match status {
-            s if s.is_terminal() => Ok(SliceOutcome::Stale(format!("sync job is {s}"))),
-            SyncStatus::Canceling => self.cancel_idle(job_id, job, existing).await,
-            SyncStatus::Pending | SyncStatus::Suspended => {
-                self.start(job_id, job, existing, budget).await
+        // Every log line of the slice carries the job and connector ids.
+        let span = tracing::info_span!(
+            "sync_job",
+            job_id,
+            connector_id = %job.doc.connector.id,
+            slice = existing.as_ref().map_or(0, |c| c.slice)
+        );
+        async move {
+            match status {
+                s if s.is_terminal() => Ok(SliceOutcome::Stale(format!("sync job is {s}"))),
+                SyncStatus::Canceling => self.cancel_idle(job_id, job, existing).await,
+                SyncStatus::Pending | SyncStatus::Suspended => {
+                    self.start(job_id, job, existing, budget).await
+                }
+                _ => self.resume(job_id, job, existing, budget).await,
             }
-            _ => self.resume(job_id, job, existing, budget).await,
         }
+        .instrument(span)
+        .await
     }
 
     /// A `canceling` job with no live worker: finish it as `canceled`.
@@ -454,6 +465,23 @@ impl Engine {
         cp.lease = None;
         let mut run = Run::new(self, job_id, job.doc, job.seq, cp);
         run.terminate(SyncStatus::Suspended, None, None).await?;
+        Ok(true)
+    }
+
+    /// Ends a job in `error` with `reason` (job and connector, as a failed sync does), keeping
+    /// its checkpointed counts: for a job whose messages keep failing, so that they stop being
+    /// retried. `false` if the job is gone or already finished.
+    pub async fn fail_job(&self, job_id: &str, reason: &str) -> Result<bool, EngineError> {
+        let Some(job) = self.store.job(job_id).await? else {
+            return Ok(false);
+        };
+        if job.doc.status.is_terminal() {
+            return Ok(false);
+        }
+        let cp = Checkpoint::from_metadata(job.doc.metadata.as_ref()).unwrap_or_default();
+        let mut run = Run::new(self, job_id, job.doc, job.seq, cp);
+        run.terminate(SyncStatus::Error, Some(reason.to_string()), None)
+            .await?;
         Ok(true)
     }
 }
