@@ -47,7 +47,12 @@ fn start_es_sim() -> (Child, String) {
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("es-sim prints its address");
-    let url = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     (child, url)
 }
 
@@ -57,8 +62,11 @@ fn make_files(root: &Path, n: usize) {
         if i < 500 {
             std::fs::create_dir_all(&dir).expect("mkdir");
         }
-        std::fs::write(dir.join(format!("file-{i:06}.txt")), format!("small file number {i}\n"))
-            .expect("write");
+        std::fs::write(
+            dir.join(format!("file-{i:06}.txt")),
+            format!("small file number {i}\n"),
+        )
+        .expect("write");
     }
 }
 
@@ -67,26 +75,48 @@ async fn measure(url: &str, root: &Path, connector: &str, one_page_slices: bool,
     let es = EsClient::new(EsConfig::url(url)).expect("client");
     if es.connectors().get(connector, false).await.is_err() {
         es.connectors()
-            .put(Some(connector), &NewConnector { index_name: Some(format!("search-{connector}")), service_type: Some("dir".into()), ..Default::default() })
+            .put(
+                Some(connector),
+                &NewConnector {
+                    index_name: Some(format!("search-{connector}")),
+                    service_type: Some("dir".into()),
+                    ..Default::default()
+                },
+            )
             .await
             .expect("connector");
-        let mut schema = connectors_sources::registry().get("dir").expect("dir").default_configuration();
+        let mut schema = connectors_sources::registry()
+            .get("dir")
+            .expect("dir")
+            .default_configuration();
         schema["directory"].value = json!(root.display().to_string());
         es.connectors()
             .update_configuration(connector, &es_client::ConfigurationUpdate::Schema(schema))
             .await
             .expect("configuration");
     }
-    let engine = Engine::new(es.clone(), Arc::new(connectors_sources::registry()), EngineConfig::default());
+    let engine = Engine::new(
+        es.clone(),
+        Arc::new(connectors_sources::registry()),
+        EngineConfig::default(),
+    );
     let mut total = Duration::ZERO;
     let mut docs = 0;
     let mut slices = 0;
     for _ in 0..syncs {
-        let job = es.sync_jobs().create(connector, JobType::Full, TriggerMethod::OnDemand).await.expect("job");
+        let job = es
+            .sync_jobs()
+            .create(connector, JobType::Full, TriggerMethod::OnDemand)
+            .await
+            .expect("job");
         let started = Instant::now();
         let mut slice = Some(0);
         loop {
-            let budget = if one_page_slices { Budget::for_duration(Duration::ZERO) } else { Budget::for_duration(Duration::from_secs(3600)) };
+            let budget = if one_page_slices {
+                Budget::for_duration(Duration::ZERO)
+            } else {
+                Budget::for_duration(Duration::from_secs(3600))
+            };
             slices += 1;
             match engine.run_slice(&job, slice, budget).await.expect("slice") {
                 SliceOutcome::Finished(s) => {
@@ -98,21 +128,51 @@ async fn measure(url: &str, root: &Path, connector: &str, one_page_slices: bool,
             }
         }
         total = started.elapsed();
-        docs = es.sync_jobs().get(&job).await.expect("job").indexed_document_count;
+        docs = es
+            .sync_jobs()
+            .get(&job)
+            .await
+            .expect("job")
+            .indexed_document_count;
     }
-    println!("{docs} {:.3} {:.1} {slices}", total.as_secs_f64(), peak_rss_mib());
+    println!(
+        "{docs} {:.3} {:.1} {slices}",
+        total.as_secs_f64(),
+        peak_rss_mib()
+    );
 }
 
-fn child_measure(url: &str, root: &Path, connector: &str, mode: &str, syncs: usize) -> (u64, f64, f64) {
+fn child_measure(
+    url: &str,
+    root: &Path,
+    connector: &str,
+    mode: &str,
+    syncs: usize,
+) -> (u64, f64, f64) {
     let out = Command::new(std::env::current_exe().expect("self"))
-        .args(["--measure", url, &root.display().to_string(), connector, mode, &syncs.to_string()])
+        .args([
+            "--measure",
+            url,
+            &root.display().to_string(),
+            connector,
+            mode,
+            &syncs.to_string(),
+        ])
         .output()
         .expect("measure");
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or_default();
     let f: Vec<&str> = line.split_whitespace().collect();
-    assert!(f.len() == 4, "measurement failed: {text} {}", String::from_utf8_lossy(&out.stderr));
-    (f[0].parse().unwrap_or(0), f[1].parse().unwrap_or(0.0), f[2].parse().unwrap_or(0.0))
+    assert!(
+        f.len() == 4,
+        "measurement failed: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        f[0].parse().unwrap_or(0),
+        f[1].parse().unwrap_or(0.0),
+        f[2].parse().unwrap_or(0.0),
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -123,15 +183,27 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--measure") {
-        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         let syncs = args[6].parse().unwrap_or(1);
-        rt.block_on(measure(&args[2], Path::new(&args[3]), &args[4], args[5] == "one-page-slices", syncs));
+        rt.block_on(measure(
+            &args[2],
+            Path::new(&args[3]),
+            &args[4],
+            args[5] == "one-page-slices",
+            syncs,
+        ));
         return;
     }
     if args.iter().any(|a| a == "--list") {
         return;
     }
-    let runs: usize = std::env::var("RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let (mut sim, url) = start_es_sim();
     println!("es-sim at {url}; {runs} runs per figure (medians)");
     for n in [10_000usize, 100_000] {
@@ -163,10 +235,19 @@ fn main() {
     let mut ratios = Vec::new();
     for run in 0..runs {
         let (_, one_go, _) = child_measure(&url, tmp.path(), &format!("cp-a-{run}"), "one-go", 1);
-        let (_, sliced, _) = child_measure(&url, tmp.path(), &format!("cp-b-{run}"), "one-page-slices", 1);
+        let (_, sliced, _) = child_measure(
+            &url,
+            tmp.path(),
+            &format!("cp-b-{run}"),
+            "one-page-slices",
+            1,
+        );
         println!("  run {run}: one go {one_go:.2} s, one page per slice {sliced:.2} s");
         ratios.push(sliced / one_go);
     }
-    println!("checkpoint overhead (10,000 files, 100 per page): one-page slices / one go = {:.2}x (median)", median(ratios));
+    println!(
+        "checkpoint overhead (10,000 files, 100 per page): one-page slices / one go = {:.2}x (median)",
+        median(ratios)
+    );
     let _ = sim.kill();
 }
