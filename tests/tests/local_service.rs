@@ -59,12 +59,7 @@ async fn schedules_on_demand_syncs_and_cancelation() {
 
     // Enable an every-minute schedule; the last run was scheduled two minutes ago, so one run
     // is due (as if time had passed).
-    let mut scheduling = connectors_protocol::Scheduling::default();
-    scheduling.full = Some(connectors_protocol::ScheduleEntry {
-        enabled: true,
-        interval: "0 * * * * ?".into(),
-        extra: Default::default(),
-    });
+    let scheduling = every_minute();
     sim.es
         .connectors()
         .update_scheduling("sched", &scheduling)
@@ -123,6 +118,18 @@ async fn schedules_on_demand_syncs_and_cancelation() {
     assert_eq!(c.last_indexed_document_count, Some(30));
 }
 
+/// A full-sync schedule that fires every minute.
+fn every_minute() -> connectors_protocol::Scheduling {
+    connectors_protocol::Scheduling {
+        full: Some(connectors_protocol::ScheduleEntry {
+            enabled: true,
+            interval: "0 * * * * ?".into(),
+            extra: Default::default(),
+        }),
+        ..Default::default()
+    }
+}
+
 fn minutes_ago(n: i64) -> connectors_protocol::Timestamp {
     connectors_protocol::Timestamp(chrono::Utc::now() - chrono::Duration::minutes(n))
 }
@@ -134,12 +141,7 @@ async fn racing_schedulers_create_one_job() {
     let root = std::fs::canonicalize(tmp.path()).unwrap();
     write_tree(&root, &[("a.txt", "a")]);
     dir_connector(&sim, "race", &root).await;
-    let mut scheduling = connectors_protocol::Scheduling::default();
-    scheduling.full = Some(connectors_protocol::ScheduleEntry {
-        enabled: true,
-        interval: "0 * * * * ?".into(),
-        extra: Default::default(),
-    });
+    let scheduling = every_minute();
     sim.es
         .connectors()
         .update_scheduling("race", &scheduling)
