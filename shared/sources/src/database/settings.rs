@@ -1,0 +1,327 @@
+//! Reading the database sources' configuration: typed values, the table list, the incremental
+//! tracking columns, and the TLS trust built from `ssl_ca`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use connectors_engine::source::SourceError;
+use connectors_protocol::{ConfigField, Configuration, Display, FieldType};
+use rustls::pki_types::CertificateDer;
+use serde_json::Value;
+
+/// The reference's `WILDCARD`: every table of the database (or schema).
+pub const WILDCARD: &str = "*";
+
+/// Key of the incremental-sync setting; not in the reference, which has no incremental sync.
+pub const TRACKING_KEY: &str = "tracking_columns";
+
+/// Time allowed to open a connection (TCP, TLS and authentication).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest wait for the next rows of a query before the connection is given up as stuck.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// First pause between retries; doubles each time (the reference: 2 s, exponential).
+pub const RETRY_BASE: Duration = Duration::from_secs(1);
+
+/// The configuration field of the tracking columns, shared by both sources.
+pub fn tracking_field(order: i64) -> ConfigField {
+    let mut f = ConfigField::new("Incremental sync tracking columns");
+    f.order = order;
+    f.display = Display::Textarea;
+    f.field_type = FieldType::List;
+    f.required = false;
+    f.value = Value::String(String::new());
+    f.default_value = Value::String(String::new());
+    f.ui_restrictions = vec!["advanced".into()];
+    f.tooltip = Some(
+        "Optional, for incremental syncs: comma-separated table:column pairs, such as \
+         orders:updated_at. An incremental sync reads only the rows whose column value is at \
+         least the highest one the previous sync saw, so use a column that grows whenever a row \
+         changes (a last-modified timestamp, a version number) and index it. '*:column' applies \
+         to every table that has that column. Tables without one are read in full. Deleted rows \
+         are removed by full syncs."
+            .into(),
+    );
+    f
+}
+
+/// Typed access to a configuration, with messages that name the field.
+pub struct Fields<'a>(pub &'a Configuration);
+
+impl Fields<'_> {
+    fn value(&self, key: &str) -> Value {
+        self.0
+            .get(key)
+            .map(ConfigField::effective_value)
+            .unwrap_or(Value::Null)
+    }
+
+    /// A string; `None` when absent or empty.
+    pub fn text(&self, key: &str) -> Option<String> {
+        match self.value(key) {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// A string that must be set.
+    pub fn required_text(&self, key: &str) -> Result<String, SourceError> {
+        self.text(key)
+            .ok_or_else(|| SourceError::config(key, format!("'{key}' is not set.")))
+    }
+
+    /// A string that may be empty (a password can be).
+    pub fn raw_text(&self, key: &str) -> String {
+        match self.value(key) {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn int(&self, key: &str, default: i64) -> Result<i64, SourceError> {
+        match self.value(key) {
+            Value::Null => Ok(default),
+            Value::Number(n) => n
+                .as_i64()
+                .ok_or_else(|| SourceError::config(key, format!("'{key}' must be an integer."))),
+            Value::String(s) if s.trim().is_empty() => Ok(default),
+            Value::String(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| SourceError::config(key, format!("'{key}' must be an integer."))),
+            _ => Err(SourceError::config(
+                key,
+                format!("'{key}' must be an integer."),
+            )),
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> bool {
+        matches!(self.value(key), Value::Bool(true))
+    }
+
+    /// A list field (`tables`): items trimmed, empty ones dropped (`configured_tables`).
+    pub fn list(&self, key: &str) -> Vec<String> {
+        match self.value(key) {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s.trim().to_string()),
+                    Value::Null => None,
+                    other => Some(other.to_string()),
+                })
+                .filter(|s| !s.is_empty())
+                .collect(),
+            Value::String(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn port(&self, key: &str) -> Result<u16, SourceError> {
+        let p = self.int(key, 0)?;
+        u16::try_from(p)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| SourceError::config(key, format!("Port {p} is not a valid port.")))
+    }
+}
+
+/// The reference's `is_wildcard`: `*` alone.
+pub fn is_wildcard(tables: &[String]) -> bool {
+    tables.len() == 1 && tables[0] == WILDCARD
+}
+
+/// Tables in configured order, without duplicates.
+pub fn dedup(tables: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    tables
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
+/// The per-table tracking columns of incremental syncs: `table:column` pairs, `*:column` for
+/// every table having that column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tracking {
+    pairs: Vec<(String, String)>,
+}
+
+impl Tracking {
+    pub fn parse(items: &[String]) -> Result<Self, SourceError> {
+        let mut pairs = Vec::new();
+        for item in items {
+            let Some((table, column)) = item.split_once(':') else {
+                return Err(SourceError::config(
+                    TRACKING_KEY,
+                    format!(
+                        "Tracking column '{item}' should be written table:column, such as orders:updated_at."
+                    ),
+                ));
+            };
+            let (table, column) = (table.trim(), column.trim());
+            if table.is_empty() || column.is_empty() {
+                return Err(SourceError::config(
+                    TRACKING_KEY,
+                    format!("Tracking column '{item}' needs both a table and a column."),
+                ));
+            }
+            if pairs.iter().any(|(t, _): &(String, String)| t == table) {
+                return Err(SourceError::config(
+                    TRACKING_KEY,
+                    format!("Table '{table}' has more than one tracking column."),
+                ));
+            }
+            pairs.push((table.to_string(), column.to_string()));
+        }
+        Ok(Tracking { pairs })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The tracking column configured for `table` (an exact entry wins over `*`).
+    pub fn column_for(&self, table: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(t, _)| t == table)
+            .or_else(|| self.pairs.iter().find(|(t, _)| t == WILDCARD))
+            .map(|(_, c)| c.as_str())
+    }
+
+    /// Whether `table` has an entry of its own (not through `*`).
+    pub fn is_explicit(&self, table: &str) -> bool {
+        self.pairs.iter().any(|(t, _)| t == table)
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+}
+
+/// The certificates of `ssl_ca`, accepted as PEM (one or more blocks) or as the single line that
+/// Kibana's text field makes of it (newlines turned into spaces), like the reference's
+/// `get_pem_format`.
+pub fn ca_certificates(text: &str) -> Result<Vec<CertificateDer<'static>>, SourceError> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut certs = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let Some(end) = after.find(END) else { break };
+        let body: String = after[..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map_err(|e| {
+                SourceError::config(
+                    "ssl_ca",
+                    format!("The SSL certificate is not valid PEM: {e}"),
+                )
+            })?;
+        certs.push(CertificateDer::from(der));
+        rest = &after[end + END.len()..];
+    }
+    if certs.is_empty() {
+        return Err(SourceError::config(
+            "ssl_ca",
+            "The SSL certificate has no '-----BEGIN CERTIFICATE-----' block.",
+        ));
+    }
+    Ok(certs)
+}
+
+/// A rustls client trusting exactly the configured CA, verifying the server's name as the
+/// reference's `ssl.create_default_context()` does.
+pub fn tls_config(ca: &str) -> Result<Arc<rustls::ClientConfig>, SourceError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in ca_certificates(ca)? {
+        roots.add(cert).map_err(|e| {
+            SourceError::config("ssl_ca", format!("The SSL certificate is not usable: {e}"))
+        })?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SourceError::Other(format!("TLS setup failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Runs `op` until it succeeds, a permanent error occurs, or `retries` retries are spent, with
+/// exponential backoff. Unreachable servers and dropped connections are worth retrying; a wrong
+/// password or a missing table is not.
+pub async fn retry<T, E, F, Fut>(
+    retries: u32,
+    transient: impl Fn(&E) -> bool,
+    mut op: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt < retries && transient(&e) => {
+                let pause = RETRY_BASE * 2u32.saturating_pow(attempt.min(6));
+                tracing::warn!(
+                    attempt = attempt + 1,
+                    ?pause,
+                    "retrying after a transient failure"
+                );
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_pairs() {
+        let t = Tracking::parse(&["orders:updated_at".into(), "*: version ".into()]).unwrap();
+        assert_eq!(t.column_for("orders"), Some("updated_at"));
+        assert_eq!(t.column_for("items"), Some("version"));
+        assert!(t.is_explicit("orders") && !t.is_explicit("items"));
+        for bad in ["orders", "orders:", ":x"] {
+            assert!(matches!(
+                Tracking::parse(&[bad.into()]),
+                Err(SourceError::Config { .. })
+            ));
+        }
+        assert!(Tracking::parse(&["a:x".into(), "a:y".into()]).is_err());
+    }
+
+    #[test]
+    fn pem_in_one_line_or_many() {
+        let body = base64::engine::general_purpose::STANDARD.encode(b"not really DER");
+        let multi = format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n");
+        let single = multi.replace('\n', " ");
+        assert_eq!(ca_certificates(&multi).unwrap().len(), 1);
+        assert_eq!(
+            ca_certificates(&single).unwrap()[0].as_ref(),
+            b"not really DER"
+        );
+        assert!(ca_certificates("nothing").is_err());
+    }
+}
