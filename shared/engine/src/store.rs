@@ -95,10 +95,15 @@ impl Store {
         id: &str,
         partial: &(impl Serialize + ?Sized),
         seq: Option<SeqNo>,
+        refresh: bool,
     ) -> Result<SeqNo, WriteError> {
-        // Written immediately visible, like the connector APIs (`refresh=immediate`), so that
-        // listings by the scheduler see the new state.
-        let mut options = WriteOptions::default().refresh(Refresh::True);
+        // State changes are written immediately visible, like the connector APIs
+        // (`refresh=immediate`), so that listings by the scheduler see them; checkpoints need not
+        // be (reads by id are real-time).
+        let mut options = WriteOptions::default();
+        if refresh {
+            options = options.refresh(Refresh::True);
+        }
         if let Some(seq) = seq {
             options = options.if_seq_no(seq);
         }
@@ -123,7 +128,19 @@ impl Store {
         partial: &(impl Serialize + ?Sized),
         seq: Option<SeqNo>,
     ) -> Result<SeqNo, WriteError> {
-        self.update(SYNC_JOBS_INDEX, id, partial, seq).await
+        self.update(SYNC_JOBS_INDEX, id, partial, seq, true).await
+    }
+
+    /// [`Store::update_job`] without making the change visible to searches right away: for
+    /// the frequent checkpoint and heartbeat writes.
+    pub async fn checkpoint_job(
+        &self,
+        id: &str,
+        partial: &(impl Serialize + ?Sized),
+        seq: SeqNo,
+    ) -> Result<SeqNo, WriteError> {
+        self.update(SYNC_JOBS_INDEX, id, partial, Some(seq), false)
+            .await
     }
 
     /// A partial update of a connector; with `seq`, only if nobody wrote it since.
@@ -133,6 +150,6 @@ impl Store {
         partial: &(impl Serialize + ?Sized),
         seq: Option<SeqNo>,
     ) -> Result<SeqNo, WriteError> {
-        self.update(CONNECTORS_INDEX, id, partial, seq).await
+        self.update(CONNECTORS_INDEX, id, partial, seq, true).await
     }
 }

@@ -629,6 +629,10 @@ impl<'e> Run<'e> {
         // Every slice processes at least one page, so a budget too small for a page still
         // makes progress.
         let mut pages_this_slice = 0u64;
+        let mut prefetched: Option<(
+            Option<Value>,
+            Result<crate::source::Page, crate::source::SourceError>,
+        )> = None;
 
         while self.cp.phase == Phase::Extract {
             if pages_this_slice > 0
@@ -645,7 +649,15 @@ impl<'e> Run<'e> {
                 advanced_rules: advanced.as_ref(),
                 page_size: config.page_size,
             };
-            let fetched = if pages_this_slice == 0 {
+            // The page fetched while the previous page's bulk request was in flight, if it is
+            // the one this cursor asks for.
+            let ready = prefetched
+                .take()
+                .filter(|(c, _)| *c == self.cp.cursor)
+                .map(|(_, p)| p);
+            let fetched = if let Some(page) = ready {
+                Some(page)
+            } else if pages_this_slice == 0 {
                 Some(source.fetch_page(request).await)
             } else {
                 tokio::select! {
@@ -740,7 +752,21 @@ impl<'e> Run<'e> {
                     .await?;
                 }
             }
-            let report = writer.flush().await;
+            // Fetch the next page while this page's bulk request is in flight.
+            let report = match page.next.clone() {
+                Some(next) if Instant::now() < budget.deadline && !budget.stop_requested() => {
+                    let request = PageRequest {
+                        cursor: Some(&next),
+                        mode,
+                        advanced_rules: advanced.as_ref(),
+                        page_size: config.page_size,
+                    };
+                    let (report, page) = tokio::join!(writer.flush(), source.fetch_page(request));
+                    prefetched = Some((Some(next.clone()), page));
+                    report
+                }
+                _ => writer.flush().await,
+            };
             self.account(report)?;
             self.cp.pages += 1;
             if page.sync_cursor.is_some() {
@@ -1016,7 +1042,7 @@ impl<'e> Run<'e> {
             match self
                 .engine
                 .store
-                .update_job(&self.job_id, &partial, Some(self.seq))
+                .checkpoint_job(&self.job_id, &partial, self.seq)
                 .await
             {
                 Ok(seq) => {
