@@ -231,10 +231,10 @@ impl EsError {
         EsError::new(400, "x_content_parse_exception", reason)
     }
 
-    pub fn validation(messages: &[&str]) -> EsError {
+    pub fn validation<S: AsRef<str>>(messages: &[S]) -> EsError {
         let mut reason = String::from("Validation Failed: ");
         for (i, m) in messages.iter().enumerate() {
-            reason.push_str(&format!("{}: {};", i + 1, m));
+            reason.push_str(&format!("{}: {};", i + 1, m.as_ref()));
         }
         EsError::new(400, "action_request_validation_exception", reason)
     }

@@ -55,7 +55,8 @@ pub struct SimConfig {
     pub version: String,
     /// `http.max_content_length`: larger requests get an empty 413.
     pub max_content_length: usize,
-    /// Background refresh interval; `None` refreshes only on request.
+    /// The default `index.refresh_interval` (indices may set their own); `None` refreshes indices
+    /// without the setting only on request.
     pub refresh_interval: Option<Duration>,
     /// Basic-auth user; `None` turns security off.
     pub security: Option<Security>,

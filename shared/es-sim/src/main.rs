@@ -32,7 +32,8 @@ struct Args {
     /// Largest accepted request body in bytes.
     #[arg(long, default_value_t = 100 * 1024 * 1024)]
     max_content_length: usize,
-    /// Background refresh interval in milliseconds; 0 disables it.
+    /// Default refresh interval in milliseconds (for indices without `index.refresh_interval`);
+    /// 0 refreshes them only on request.
     #[arg(long, default_value_t = 1000)]
     refresh_interval_ms: u64,
 }

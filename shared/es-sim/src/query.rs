@@ -362,6 +362,8 @@ enum Compiled {
         test: Test,
         ci: bool,
         boost: f32,
+        /// The mapping's date `format`, for reading document values.
+        format: Option<String>,
     },
     Exists(String),
     Bool {
@@ -519,6 +521,7 @@ fn compile(q: &Query, ctx: &CompileCtx) -> EsResult<Compiled> {
                 test: Test::Range { lo, hi },
                 ci: false,
                 boost: *boost,
+                format: r.format,
             }
         }
         Query::Match {
@@ -563,6 +566,7 @@ fn compile(q: &Query, ctx: &CompileCtx) -> EsResult<Compiled> {
                     test: Test::Prefix(value.clone()),
                     ci: *ci,
                     boost: *boost,
+                    format: None,
                 });
             }
             let Some(r) = ctx.mapping.resolve(field) else {
@@ -579,6 +583,7 @@ fn compile(q: &Query, ctx: &CompileCtx) -> EsResult<Compiled> {
                 test: Test::Prefix(v),
                 ci: *ci,
                 boost: *boost,
+                format: None,
             }
         }
         Query::Wildcard {
@@ -595,6 +600,7 @@ fn compile(q: &Query, ctx: &CompileCtx) -> EsResult<Compiled> {
                     test: Test::Pattern(re),
                     ci: *ci,
                     boost: *boost,
+                    format: None,
                 });
             }
             let Some(r) = ctx.mapping.resolve(field) else {
@@ -606,6 +612,7 @@ fn compile(q: &Query, ctx: &CompileCtx) -> EsResult<Compiled> {
                 test: Test::Pattern(re),
                 ci: *ci,
                 boost: *boost,
+                format: None,
             }
         }
         Query::ConstantScore(inner, boost) => {
@@ -720,6 +727,7 @@ fn compile_eq(
         test: Test::Eq(keys),
         ci,
         boost,
+        format: r.format,
     })
 }
 
@@ -749,6 +757,7 @@ fn compile_match(
                 test: Test::Tokens { tokens, and },
                 ci: false,
                 boost,
+                format: None,
             })
         }
         _ => compile_eq(field, std::slice::from_ref(query), false, boost, ctx),
@@ -789,10 +798,11 @@ fn eval(c: &Compiled, id: &str, index: &str, source: &Value) -> Option<f32> {
             test,
             ci,
             boost,
+            format,
         } => {
             if path == "_id" {
                 let k = Value::String(id.to_string());
-                return field_matches(&k, FieldKind::Keyword, test, *ci).then_some(*boost);
+                return field_matches(&k, FieldKind::Keyword, test, *ci, None).then_some(*boost);
             }
             if let Test::Tokens { tokens, and } = test {
                 let mut doc_tokens: HashSet<String> = HashSet::new();
@@ -810,7 +820,7 @@ fn eval(c: &Compiled, id: &str, index: &str, source: &Value) -> Option<f32> {
             }
             let mut matched = false;
             visit_values(source, path, &mut |v| {
-                if !matched && field_matches(v, *kind, test, *ci) {
+                if !matched && field_matches(v, *kind, test, *ci, format.as_deref()) {
                     matched = true;
                 }
             });
@@ -892,7 +902,7 @@ fn cmp_keys(a: &Key, b: &Key) -> Option<std::cmp::Ordering> {
     }
 }
 
-fn field_matches(v: &Value, kind: FieldKind, test: &Test, ci: bool) -> bool {
+fn field_matches(v: &Value, kind: FieldKind, test: &Test, ci: bool, format: Option<&str>) -> bool {
     if kind == FieldKind::Text {
         // Analysed text: a term must equal one of the tokens.
         let Some(s) = value_as_string(v) else {
@@ -904,7 +914,7 @@ fn field_matches(v: &Value, kind: FieldKind, test: &Test, ci: bool) -> bool {
             key_test(&k, test, ci)
         });
     }
-    let Some(k) = doc_key(v, kind, None) else {
+    let Some(k) = doc_key(v, kind, format) else {
         return false;
     };
     key_test(&k, test, ci)

@@ -446,11 +446,23 @@ fn shard_doc(ordinal: u32, seq_no: i64) -> i64 {
 
 /// How one sort field applies to one target.
 enum FieldSorter {
-    Mapped { path: String, kind: FieldKind },
+    Mapped {
+        path: String,
+        kind: FieldKind,
+        /// The mapping's date `format`, for reading document values.
+        format: Option<String>,
+    },
     Unmapped(FieldKind),
 }
 
 fn sorter_for(spec: &SortSpec, field: &str, t: &Target) -> EsResult<FieldSorter> {
+    if field == "_id" {
+        // `indices.id_field_data.enabled` is false by default since 8.0.
+        return Err(EsError::bad_request(
+            "Fielddata access on the _id field is disallowed, you can re-enable it by updating the dynamic cluster setting: indices.id_field_data.enabled",
+        )
+        .shard_failure(&t.name, &t.uuid));
+    }
     match t.mappings.resolve(field) {
         Some(r) => match r.kind {
             FieldKind::Text => Err(EsError::bad_request(format!(
@@ -459,7 +471,11 @@ fn sorter_for(spec: &SortSpec, field: &str, t: &Target) -> EsResult<FieldSorter>
             ))
             .shard_failure(&t.name, &t.uuid)),
             FieldKind::Object | FieldKind::Other => Err(EsError::bad_request(format!("can't sort on field [{field}]")).shard_failure(&t.name, &t.uuid)),
-            kind => Ok(FieldSorter::Mapped { path: r.source_path, kind }),
+            kind => Ok(FieldSorter::Mapped {
+                path: r.source_path,
+                kind,
+                format: r.format,
+            }),
         },
         None => match &spec.unmapped_type {
             Some(ty) => Ok(FieldSorter::Unmapped(FieldKind::of(ty))),
@@ -513,13 +529,13 @@ fn value_to_sortval(v: &Value, kind: FieldKind, spec: &SortSpec) -> Option<SortV
 }
 
 fn field_sortval(sorter: &FieldSorter, spec: &SortSpec, source: &Value) -> SortVal {
-    let (path, kind) = match sorter {
+    let (path, kind, format) = match sorter {
         FieldSorter::Unmapped(kind) => return missing_value(spec, *kind),
-        FieldSorter::Mapped { path, kind } => (path, *kind),
+        FieldSorter::Mapped { path, kind, format } => (path, *kind, format.as_deref()),
     };
     let mut vals: Vec<SortVal> = Vec::new();
     visit_values(source, path, &mut |v| {
-        if let Some(k) = doc_key(v, kind, None) {
+        if let Some(k) = doc_key(v, kind, format) {
             vals.push(key_to_sortval(k, kind));
         }
     });
@@ -957,12 +973,17 @@ mod tests {
                 Arc::from(format!("{i}").as_str()),
                 json!({"s": s, "n": n}),
                 false,
-                None,
+                crate::store::Cond::None,
             )
             .unwrap();
         }
-        idx.index_doc(Arc::from("9"), json!({"other": true}), false, None)
-            .unwrap();
+        idx.index_doc(
+            Arc::from("9"),
+            json!({"other": true}),
+            false,
+            crate::store::Cond::None,
+        )
+        .unwrap();
         idx.refresh();
         Target {
             name: idx.name.clone(),

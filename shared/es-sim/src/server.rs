@@ -55,15 +55,14 @@ pub async fn start(config: SimConfig) -> std::io::Result<EsSim> {
         state.clone(),
         rx.clone(),
     )));
-    if let Some(interval) = refresh_interval
-        && !interval.is_zero()
-    {
-        tasks.push(tokio::spawn(refresh_loop(
-            state.clone(),
-            interval,
-            rx.clone(),
-        )));
-    }
+    // Indices with their own `index.refresh_interval` refresh periodically even when the server
+    // default is off, so the loop always runs; it ticks often enough for the shortest default.
+    let tick = refresh_interval
+        .filter(|d| !d.is_zero())
+        .map_or(MAX_REFRESH_TICK, |d| {
+            d.clamp(MIN_REFRESH_TICK, MAX_REFRESH_TICK)
+        });
+    tasks.push(tokio::spawn(refresh_loop(state.clone(), tick, rx.clone())));
     tasks.push(tokio::spawn(expiry_loop(state, rx)));
     tracing::info!(%addr, "es-sim listening");
     Ok(EsSim::new(addr, faults, tx, tasks))
@@ -110,15 +109,19 @@ async fn accept_loop(listener: TcpListener, state: Arc<AppState>, mut rx: watch:
     conns.shutdown().await;
 }
 
-async fn refresh_loop(state: Arc<AppState>, interval: Duration, mut rx: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(interval);
+/// Bounds of the period at which the refresh loop checks which indices are due.
+const MIN_REFRESH_TICK: Duration = Duration::from_millis(10);
+const MAX_REFRESH_TICK: Duration = Duration::from_millis(100);
+
+async fn refresh_loop(state: Arc<AppState>, period: Duration, mut rx: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = stopped(&mut rx) => break,
             _ = tick.tick() => {
                 let s = state.clone();
-                let _ = tokio::task::spawn_blocking(move || s.refresh_all()).await;
+                let _ = tokio::task::spawn_blocking(move || s.refresh_due(period)).await;
             }
         }
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
@@ -193,17 +194,25 @@ impl AppState {
         }
     }
 
-    /// The periodic background refresh.
-    pub fn refresh_all(&self) {
+    /// The periodic background refresh, run every `tick`: refreshes each index whose interval
+    /// (`index.refresh_interval`, else the server's) has passed since its last periodic refresh,
+    /// like Elasticsearch's scheduled refresh.
+    pub fn refresh_due(&self, tick: Duration) {
+        let now = Instant::now();
+        let default = self.config.refresh_interval.filter(|d| !d.is_zero());
         let indices: Vec<Arc<RwLock<Index>>> =
             read(&self.catalog).indices.values().cloned().collect();
         for i in indices {
-            let pending = {
+            let due = {
                 let r = read(&i);
-                r.has_pending_refresh() && !r.refresh_disabled()
+                r.refresh_every(default).is_some_and(|every| {
+                    now.saturating_duration_since(r.last_periodic_refresh) + tick / 2 >= every
+                })
             };
-            if pending {
-                write(&i).refresh();
+            if due {
+                let mut w = write(&i);
+                w.refresh();
+                w.last_periodic_refresh = now;
             }
         }
     }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
@@ -95,26 +96,173 @@ pub struct Cas {
 
 /// Checks `if_seq_no`/`if_primary_term` parameters: both or neither.
 pub fn cas_from(seq: Option<i64>, term: Option<i64>) -> EsResult<Option<Cas>> {
+    cas_params(seq, term).map_err(|m| EsError::validation(&[m]))
+}
+
+/// [`cas_from`] with the validation message as the error.
+fn cas_params(seq: Option<i64>, term: Option<i64>) -> Result<Option<Cas>, &'static str> {
     match (seq, term) {
         (None, None) => Ok(None),
         (Some(s), Some(t)) => {
             if s < 0 {
-                return Err(EsError::validation(&["ifSeqNo must be non negative"]));
+                return Err("ifSeqNo must be non negative");
             }
             if t <= 0 {
-                return Err(EsError::validation(&["ifPrimaryTerm must be positive"]));
+                return Err("ifPrimaryTerm must be positive");
             }
             Ok(Some(Cas {
                 seq_no: s,
                 primary_term: t,
             }))
         }
-        (Some(_), None) => Err(EsError::validation(&[
-            "ifSeqNo is set, but primary term is [0]",
-        ])),
-        (None, Some(_)) => Err(EsError::validation(&[
-            "ifPrimaryTerm is set, but ifSeqNo is [-2]",
-        ])),
+        (Some(_), None) => Err("ifSeqNo is set, but primary term is [0]"),
+        (None, Some(_)) => Err("ifPrimaryTerm is set, but ifSeqNo is [-2]"),
+    }
+}
+
+/// `Versions.MATCH_ANY`: the `version` of a write that names none.
+pub const MATCH_ANY: i64 = -3;
+/// `Versions.MATCH_DELETED`: the version a create expects.
+pub const MATCH_DELETED: i64 = -4;
+
+/// The `version_type` of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VersionType {
+    #[default]
+    Internal,
+    External,
+    ExternalGte,
+}
+
+impl VersionType {
+    /// `VersionType.fromString`; absent is `internal`, `external_gt` is `external`.
+    pub fn parse(s: Option<&str>) -> EsResult<VersionType> {
+        match s {
+            None | Some("internal") => Ok(VersionType::Internal),
+            Some("external" | "external_gt") => Ok(VersionType::External),
+            Some("external_gte") => Ok(VersionType::ExternalGte),
+            Some(other) => Err(EsError::bad_request(format!(
+                "No version type match [{other}]"
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            VersionType::Internal => "INTERNAL",
+            VersionType::External => "EXTERNAL",
+            VersionType::ExternalGte => "EXTERNAL_GTE",
+        }
+    }
+}
+
+/// An external version: it must be higher than the current version (`external`), or at least
+/// equal to it (`external_gte`), and becomes the document's `_version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct External {
+    pub version: i64,
+    pub gte: bool,
+}
+
+/// The concurrency condition of an index or delete.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Cond {
+    #[default]
+    None,
+    Cas(Cas),
+    External(External),
+}
+
+impl Cond {
+    /// The compare-and-set part (updates have no external versions).
+    pub fn cas(self) -> Option<Cas> {
+        match self {
+            Cond::Cas(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// What a write does, for [`write_cond`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    Index,
+    Create,
+    Delete,
+}
+
+/// Checks the `version`, `version_type`, `if_seq_no` and `if_primary_term` of an index, create or
+/// delete like `IndexRequest#validate`/`DeleteRequest#validate` with
+/// `DocWriteRequest#validateSeqNoBasedCASParams`. Problems are appended to `errors` (validation
+/// messages); the result is the engine condition when there are none.
+pub fn write_cond(
+    kind: WriteKind,
+    has_id: bool,
+    version: Option<i64>,
+    vt: VersionType,
+    if_seq_no: Option<i64>,
+    if_primary_term: Option<i64>,
+    errors: &mut Vec<String>,
+) -> Cond {
+    let before = errors.len();
+    let mut version = version.unwrap_or(MATCH_ANY);
+    if kind == WriteKind::Create {
+        if version == MATCH_ANY {
+            version = MATCH_DELETED;
+        }
+        if vt != VersionType::Internal {
+            errors.push(
+                "create operations only support internal versioning. use index instead".into(),
+            );
+            return Cond::None;
+        }
+        if version != MATCH_DELETED {
+            errors.push(
+                "create operations do not support explicit versions. use index instead".into(),
+            );
+            return Cond::None;
+        }
+        if if_seq_no.is_some() || if_primary_term.is_some() {
+            errors
+                .push("create operations do not support compare and set. use index instead".into());
+            return Cond::None;
+        }
+    }
+    if !has_id
+        && (vt != VersionType::Internal || (version != MATCH_ANY && version != MATCH_DELETED))
+    {
+        errors.push("an id must be provided if version type or value are set".into());
+    }
+    let valid = match vt {
+        VersionType::Internal => version > 0 || version == MATCH_ANY || version == MATCH_DELETED,
+        VersionType::External | VersionType::ExternalGte => version >= 0,
+    };
+    if !valid {
+        errors.push(format!(
+            "illegal version value [{version}] for version type [{}]",
+            vt.name()
+        ));
+    }
+    if vt == VersionType::Internal && version != MATCH_ANY && version != MATCH_DELETED {
+        errors.push("internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead".into());
+    }
+    if if_seq_no.is_some() && (vt != VersionType::Internal || version != MATCH_ANY) {
+        errors.push("compare and write operations can not use versioning".into());
+    }
+    let cas = cas_params(if_seq_no, if_primary_term).unwrap_or_else(|m| {
+        errors.push(m.to_string());
+        None
+    });
+    if errors.len() > before {
+        return Cond::None;
+    }
+    match (cas, vt) {
+        (Some(c), _) => Cond::Cas(c),
+        (None, VersionType::Internal) => Cond::None,
+        (None, vt) => Cond::External(External {
+            version,
+            gte: vt == VersionType::ExternalGte,
+        }),
     }
 }
 
@@ -186,6 +334,8 @@ pub struct Index {
     dirty: Vec<Arc<str>>,
     tombstones: HashMap<Arc<str>, i64>,
     pub next_seq_no: i64,
+    /// When the periodic refresh last ran (or the index was created).
+    pub last_periodic_refresh: Instant,
 }
 
 fn flatten_settings(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
@@ -337,6 +487,7 @@ impl Index {
             dirty: Vec::new(),
             tombstones: HashMap::new(),
             next_seq_no: 0,
+            last_periodic_refresh: Instant::now(),
         }
     }
 
@@ -380,8 +531,17 @@ impl Index {
         json!({"total": 1 + self.replicas(), "successful": 1, "failed": 0})
     }
 
-    pub fn refresh_disabled(&self) -> bool {
-        self.setting("index.refresh_interval") == Some("-1")
+    /// The periodic refresh interval: `index.refresh_interval` (`-1` or `0`: none), else
+    /// `default` (the server's; also for a value that does not parse).
+    pub fn refresh_every(&self, default: Option<Duration>) -> Option<Duration> {
+        match self.setting("index.refresh_interval") {
+            None => default,
+            Some(v) => match crate::http::parse_time_value(v, "index.refresh_interval") {
+                Ok(d) if d.is_zero() => None,
+                Ok(d) => Some(d),
+                Err(_) => default,
+            },
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Doc>> {
@@ -435,6 +595,49 @@ impl Index {
         }
     }
 
+    /// Checks a write's condition against the current document (or its tombstone).
+    fn check_cond(&self, id: &str, cond: Cond, current: Option<&Arc<Doc>>) -> EsResult<()> {
+        match cond {
+            Cond::None => Ok(()),
+            Cond::Cas(c) => self.check_cas(id, Some(c), current),
+            Cond::External(e) => {
+                let existing = match current {
+                    Some(d) => Some(d.version),
+                    None if self.tombstones.is_empty() => None,
+                    None => self.tombstones.get(id).copied(),
+                };
+                let Some(cur) = existing else {
+                    return Ok(());
+                };
+                // `VersionType.EXTERNAL|EXTERNAL_GTE#isVersionConflictForWrites`
+                let (conflict, how) = if e.gte {
+                    (cur > e.version, "higher than")
+                } else {
+                    (cur >= e.version, "higher or equal to")
+                };
+                if !conflict {
+                    return Ok(());
+                }
+                Err(EsError::version_conflict(
+                    &self.name,
+                    &self.uuid,
+                    format!(
+                        "[{id}]: version conflict, current version [{cur}] is {how} the one provided [{}]",
+                        e.version
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// The version a write gives a document: the external one, else the next internal one.
+    fn write_version(&self, id: &str, cond: Cond, current: Option<&Arc<Doc>>) -> i64 {
+        match cond {
+            Cond::External(e) => e.version,
+            _ => self.next_version(id, current),
+        }
+    }
+
     fn apply_mapping(&mut self, source: &Value, id: &str) -> EsResult<()> {
         let Value::Object(m) = source else {
             return Err(EsError::document_parsing(
@@ -478,7 +681,7 @@ impl Index {
         id: Arc<str>,
         source: Value,
         create: bool,
-        cas: Option<Cas>,
+        cond: Cond,
     ) -> EsResult<WriteResult> {
         check_id(&id)?;
         let current = self.live.get(&id).cloned();
@@ -492,9 +695,9 @@ impl Index {
                 ),
             ));
         }
-        self.check_cas(&id, cas, current.as_ref())?;
+        self.check_cond(&id, cond, current.as_ref())?;
         self.apply_mapping(&source, &id)?;
-        let version = self.next_version(&id, current.as_ref());
+        let version = self.write_version(&id, cond, current.as_ref());
         let outcome = if current.is_some() {
             Outcome::Updated
         } else {
@@ -510,11 +713,11 @@ impl Index {
         })
     }
 
-    pub fn delete_doc(&mut self, id: &str, cas: Option<Cas>) -> EsResult<WriteResult> {
+    pub fn delete_doc(&mut self, id: &str, cond: Cond) -> EsResult<WriteResult> {
         check_id(id)?;
         let current = self.live.get(id).cloned();
-        self.check_cas(id, cas, current.as_ref())?;
-        let version = self.next_version(id, current.as_ref());
+        self.check_cond(id, cond, current.as_ref())?;
+        let version = self.write_version(id, cond, current.as_ref());
         let seq_no = self.next_seq_no;
         self.next_seq_no += 1;
         let key: Arc<str> = match self.live.remove_entry(id) {
@@ -985,15 +1188,15 @@ mod tests {
     fn versions_and_seq_nos() {
         let mut i = index();
         let r = i
-            .index_doc(Arc::from("1"), json!({"a": 1}), false, None)
+            .index_doc(Arc::from("1"), json!({"a": 1}), false, Cond::None)
             .unwrap();
         assert_eq!((r.version, r.seq_no, r.outcome), (1, 0, Outcome::Created));
         let r = i
-            .index_doc(Arc::from("1"), json!({"a": 2}), false, None)
+            .index_doc(Arc::from("1"), json!({"a": 2}), false, Cond::None)
             .unwrap();
         assert_eq!((r.version, r.seq_no, r.outcome), (2, 1, Outcome::Updated));
         let e = i
-            .index_doc(Arc::from("1"), json!({}), true, None)
+            .index_doc(Arc::from("1"), json!({}), true, Cond::None)
             .unwrap_err();
         assert_eq!(
             e.reason(),
@@ -1004,7 +1207,7 @@ mod tests {
                 Arc::from("1"),
                 json!({}),
                 false,
-                Some(Cas {
+                Cond::Cas(Cas {
                     seq_no: 0,
                     primary_term: 1,
                 }),
@@ -1016,23 +1219,25 @@ mod tests {
                 "[1]: version conflict, required seqNo [0], primary term [1]. current document has seqNo [1] and primary term [1]"
             )
         );
-        let r = i.delete_doc("1", None).unwrap();
+        let r = i.delete_doc("1", Cond::None).unwrap();
         assert_eq!((r.version, r.outcome), (3, Outcome::Deleted));
-        let r = i.delete_doc("1", None).unwrap();
+        let r = i.delete_doc("1", Cond::None).unwrap();
         assert_eq!(r.outcome, Outcome::NotFound);
-        let r = i.index_doc(Arc::from("1"), json!({}), false, None).unwrap();
+        let r = i
+            .index_doc(Arc::from("1"), json!({}), false, Cond::None)
+            .unwrap();
         assert_eq!((r.version, r.outcome), (5, Outcome::Created));
     }
 
     #[test]
     fn refresh_publishes_changes() {
         let mut i = index();
-        i.index_doc(Arc::from("1"), json!({"a": 1}), false, None)
+        i.index_doc(Arc::from("1"), json!({"a": 1}), false, Cond::None)
             .unwrap();
         assert!(i.searchable.is_empty());
         i.refresh();
         assert_eq!(i.searchable.len(), 1);
-        i.delete_doc("1", None).unwrap();
+        i.delete_doc("1", Cond::None).unwrap();
         assert_eq!(i.searchable.len(), 1);
         i.refresh();
         assert!(i.searchable.is_empty());
@@ -1045,7 +1250,7 @@ mod tests {
             Arc::from("1"),
             json!({"a": {"b": 1, "c": [1]}, "d": 1}),
             false,
-            None,
+            Cond::None,
         )
         .unwrap();
         let spec = UpdateSpec {

@@ -481,6 +481,128 @@ async fn connector_updates() {
     );
 }
 
+fn rule(id: &str, order: i64) -> Value {
+    json!({"id": id, "field": "f", "order": order, "policy": "include", "rule": "equals", "value": id})
+}
+
+fn draft_rules(c: &Value) -> Vec<(String, i64)> {
+    c["filtering"][0]["draft"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["order"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn filtering_draft_rules_end_with_the_default_rule() {
+    let s = Sim::start().await;
+    connector(&s, "c", json!({"index_name": "search-c"})).await;
+    let owned = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+        v.iter().map(|(i, o)| (i.to_string(), *o)).collect()
+    };
+
+    // `sortFilteringRulesByOrder`: DEFAULT is re-added last with order = last order + 1.
+    let default = json!({"id": "DEFAULT", "field": "_", "order": 0, "policy": "include",
+        "rule": "regex", "value": ".*", "created_at": "2024-01-01T00:00:00Z"});
+    let body = json!({"rules": [default, rule("r2", 2), rule("r1", 1)]});
+    let r = s.put("/_connector/c/_filtering", body).await;
+    assert_eq!(r.body, json!({"result": "updated"}));
+    let c = s.get("/_connector/c").await.body;
+    assert_eq!(
+        draft_rules(&c),
+        owned(&[("r1", 1), ("r2", 2), ("DEFAULT", 3)])
+    );
+    let d = &c["filtering"][0]["draft"]["rules"][2];
+    assert_eq!(
+        (&d["field"], &d["policy"], &d["rule"], &d["value"]),
+        (
+            &json!("_"),
+            &json!("include"),
+            &json!("regex"),
+            &json!(".*")
+        )
+    );
+    // Both timestamps come from the given default rule's created_at.
+    assert_eq!(d["created_at"], "2024-01-01T00:00:00Z");
+    assert_eq!(d["updated_at"], "2024-01-01T00:00:00Z");
+
+    // Without a DEFAULT rule one is appended.
+    let r = s
+        .put(
+            "/_connector/c/_filtering",
+            json!({"rules": [rule("only", 4)]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = s.get("/_connector/c").await.body;
+    assert_eq!(draft_rules(&c), owned(&[("only", 4), ("DEFAULT", 5)]));
+
+    // An empty list leaves the DEFAULT rule alone, order 0.
+    let r = s
+        .put("/_connector/c/_filtering", json!({"rules": []}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = s.get("/_connector/c").await.body;
+    assert_eq!(draft_rules(&c), owned(&[("DEFAULT", 0)]));
+
+    // A rule with id DEFAULT that is not the default rule is an ordinary rule.
+    let odd = json!({"id": "DEFAULT", "field": "title", "order": 3, "policy": "exclude",
+        "rule": "contains", "value": "x"});
+    s.put("/_connector/c/_filtering", json!({"rules": [odd]}))
+        .await;
+    let c = s.get("/_connector/c").await.body;
+    assert_eq!(draft_rules(&c), owned(&[("DEFAULT", 3), ("DEFAULT", 4)]));
+    assert_eq!(c["filtering"][0]["draft"]["rules"][0]["field"], "title");
+    assert_eq!(c["filtering"][0]["draft"]["rules"][1]["field"], "_");
+}
+
+#[tokio::test]
+async fn scheduling_needs_a_schedule() {
+    let s = Sim::start().await;
+    connector(&s, "c", json!({"index_name": "search-c"})).await;
+    let msg = "Validation Failed: 1: [scheduling] object needs to define at least one schedule type: [full | incremental | access_control];";
+    let r = s
+        .put("/_connector/c/_scheduling", json!({"scheduling": {}}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(err_type(&r), "action_request_validation_exception");
+    assert_eq!(err_reason(&r), msg);
+    // Validation comes before the connector lookup.
+    let r = s
+        .put("/_connector/missing/_scheduling", json!({"scheduling": {}}))
+        .await;
+    assert_eq!(r.status, 400);
+    // Elasticsearch's check looks at `incremental` twice and never at `access_control`.
+    let ac =
+        json!({"scheduling": {"access_control": {"enabled": true, "interval": "0 0 1 * * ?"}}});
+    let r = s.put("/_connector/c/_scheduling", ac).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(err_reason(&r), msg);
+    // One schedule type is enough; the others stay as they were.
+    let inc = json!({"scheduling": {"incremental": {"enabled": true, "interval": "0 0 2 * * ?"}}});
+    let r = s.put("/_connector/c/_scheduling", inc).await;
+    assert_eq!(r.body, json!({"result": "updated"}));
+    let c = s.get("/_connector/c").await.body;
+    assert_eq!(
+        c["scheduling"]["incremental"],
+        json!({"enabled": true, "interval": "0 0 2 * * ?"})
+    );
+    assert_eq!(
+        c["scheduling"]["full"],
+        json!({"enabled": false, "interval": "0 0 0 * * ?"})
+    );
+    assert_eq!(
+        c["scheduling"]["access_control"],
+        json!({"enabled": false, "interval": "0 0 0 * * ?"})
+    );
+}
+
 #[tokio::test]
 async fn sync_job_lifecycle() {
     let s = Sim::start().await;

@@ -1271,3 +1271,464 @@ async fn misc_apis() {
     let r = s.put("/st/_doc/1", json!({"n": "abc"})).await;
     assert_eq!(err_type(&r), "document_parsing_exception");
 }
+
+#[tokio::test]
+async fn external_versioning() {
+    let s = Sim::start().await;
+    let r = s
+        .put(
+            "/v/_doc/1?version=10&version_type=external",
+            json!({"a": 1}),
+        )
+        .await;
+    assert_eq!((r.status, r.body["_version"].clone()), (201, json!(10)));
+    let r = s
+        .put(
+            "/v/_doc/1?version=11&version_type=external",
+            json!({"a": 2}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["result"].clone()),
+        (200, json!("updated"))
+    );
+    assert_eq!(r.body["_version"], 11);
+    // `external`: an equal or lower version conflicts.
+    for v in [11, 5] {
+        let r = s
+            .put(
+                &format!("/v/_doc/1?version={v}&version_type=external"),
+                json!({"a": 3}),
+            )
+            .await;
+        assert_eq!(r.status, 409);
+        assert_eq!(err_type(&r), "version_conflict_engine_exception");
+        assert_eq!(
+            err_reason(&r),
+            format!(
+                "[1]: version conflict, current version [11] is higher or equal to the one provided [{v}]"
+            )
+        );
+        assert_eq!(r.body["error"]["index"], "v");
+    }
+    assert_eq!(s.get("/v/_doc/1").await.body["_source"], json!({"a": 2}));
+    // `external_gte` accepts an equal version, not a lower one; `external_gt` is `external`.
+    let r = s
+        .put(
+            "/v/_doc/1?version=11&version_type=external_gte",
+            json!({"a": 4}),
+        )
+        .await;
+    assert_eq!((r.status, r.body["_version"].clone()), (200, json!(11)));
+    let r = s
+        .put(
+            "/v/_doc/1?version=10&version_type=external_gte",
+            json!({"a": 5}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        err_reason(&r),
+        "[1]: version conflict, current version [11] is higher than the one provided [10]"
+    );
+    let r = s
+        .put(
+            "/v/_doc/1?version=11&version_type=external_gt",
+            json!({"a": 5}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    // Internal writes continue from the external version.
+    let r = s.put("/v/_doc/1", json!({"a": 6})).await;
+    assert_eq!(r.body["_version"], 12);
+    // A delete takes an external version too, and its tombstone keeps it.
+    let r = s.delete("/v/_doc/1?version=20&version_type=external").await;
+    assert_eq!((r.status, r.body["_version"].clone()), (200, json!(20)));
+    let r = s
+        .put(
+            "/v/_doc/1?version=15&version_type=external",
+            json!({"a": 7}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    let r = s
+        .put(
+            "/v/_doc/1?version=21&version_type=external",
+            json!({"a": 7}),
+        )
+        .await;
+    assert_eq!((r.status, r.body["_version"].clone()), (201, json!(21)));
+
+    // Bad parameters.
+    let r = s
+        .put("/v/_doc/1?version=30&version_type=bogus", json!({"a": 1}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(err_type(&r), "illegal_argument_exception");
+    assert_eq!(err_reason(&r), "No version type match [bogus]");
+    let cases = [
+        (
+            "PUT",
+            "/v/_doc/1?version_type=external",
+            "illegal version value [-3] for version type [EXTERNAL]",
+        ),
+        (
+            "PUT",
+            "/v/_doc/1?version=-2&version_type=external",
+            "illegal version value [-2] for version type [EXTERNAL]",
+        ),
+        (
+            "POST",
+            "/v/_doc?version=3&version_type=external",
+            "an id must be provided if version type or value are set",
+        ),
+        (
+            "PUT",
+            "/v/_create/9?version=3&version_type=external",
+            "create operations only support internal versioning. use index instead",
+        ),
+        (
+            "PUT",
+            "/v/_doc/9?op_type=create&version=3",
+            "create operations do not support explicit versions. use index instead",
+        ),
+        (
+            "PUT",
+            "/v/_doc/1?version=3&version_type=external&if_seq_no=0&if_primary_term=1",
+            "compare and write operations can not use versioning",
+        ),
+    ];
+    for (method, path, msg) in cases {
+        let r = s.send(method, path, Some(json!({"a": 1}))).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert_eq!(
+            err_type(&r),
+            "action_request_validation_exception",
+            "{path}"
+        );
+        assert_eq!(
+            err_reason(&r),
+            format!("Validation Failed: 1: {msg};"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn internal_version_parameter_rejected() {
+    let s = Sim::start().await;
+    s.put("/v/_doc/1", json!({"a": 1})).await;
+    let msg = "Validation Failed: 1: internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead;";
+    for (method, path, body) in [
+        ("PUT", "/v/_doc/1?version=1", Some(json!({"a": 2}))),
+        (
+            "PUT",
+            "/v/_doc/1?version=1&version_type=internal",
+            Some(json!({"a": 2})),
+        ),
+        ("DELETE", "/v/_doc/1?version=1", None),
+        (
+            "POST",
+            "/v/_update/1?version=1",
+            Some(json!({"doc": {"a": 2}})),
+        ),
+        // The update API takes no versioning parameter at all.
+        (
+            "POST",
+            "/v/_update/1?version_type=internal",
+            Some(json!({"doc": {"a": 2}})),
+        ),
+    ] {
+        let r = s.send(method, path, body).await;
+        assert_eq!(r.status, 400, "{method} {path}: {}", r.body);
+        assert_eq!(err_type(&r), "action_request_validation_exception");
+        assert_eq!(err_reason(&r), msg, "{method} {path}");
+    }
+    // version=0 is not a valid internal version either.
+    let r = s.put("/v/_doc/1?version=0", json!({"a": 2})).await;
+    assert_eq!(
+        err_reason(&r),
+        "Validation Failed: 1: illegal version value [0] for version type [INTERNAL];2: internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead;"
+    );
+    let d = s.get("/v/_doc/1").await.body;
+    assert_eq!(
+        (d["_version"].clone(), d["_source"].clone()),
+        (json!(1), json!({"a": 1}))
+    );
+}
+
+#[tokio::test]
+async fn bulk_versioning() {
+    let s = Sim::start().await;
+    let r = s
+        .bulk(
+            "/_bulk",
+            &[
+                json!({"index": {"_index": "bv", "_id": "2", "version": 7, "version_type": "external"}}),
+                json!({"a": 1}),
+                json!({"index": {"_index": "bv", "_id": "2", "version": 3, "version_type": "external"}}),
+                json!({"a": 2}),
+                json!({"index": {"_index": "bv", "_id": "2", "version": 7, "version_type": "external_gte"}}),
+                json!({"a": 3}),
+                json!({"delete": {"_index": "bv", "_id": "2", "version": 9, "version_type": "external"}}),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let items = &r.body["items"];
+    assert_eq!(items[0]["index"]["_version"], 7);
+    assert_eq!(items[0]["index"]["status"], 201);
+    assert_eq!(items[1]["index"]["status"], 409);
+    assert_eq!(
+        items[1]["index"]["error"]["reason"],
+        "[2]: version conflict, current version [7] is higher or equal to the one provided [3]"
+    );
+    assert_eq!(items[2]["index"]["_version"], 7);
+    assert_eq!(items[2]["index"]["status"], 200);
+    assert_eq!(items[3]["delete"]["_version"], 9);
+    assert_eq!(items[3]["delete"]["result"], "deleted");
+
+    // Item validation fails the whole request, like BulkRequest#validate.
+    let r = s
+        .bulk(
+            "/_bulk",
+            &[
+                json!({"index": {"_index": "bv", "_id": "3", "version": 1}}),
+                json!({"a": 1}),
+                json!({"delete": {"_index": "bv"}}),
+                json!({"index": {"_index": "bv", "_id": "4", "if_seq_no": 1}}),
+                json!({"a": 1}),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(err_type(&r), "action_request_validation_exception");
+    assert_eq!(
+        err_reason(&r),
+        "Validation Failed: 1: internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead;2: id is missing;3: ifSeqNo is set, but primary term is [0];"
+    );
+    let r = s
+        .bulk(
+            "/_bulk",
+            &[
+                json!({"index": {"_index": "bv", "_id": "3", "version": 1, "version_type": "bogus"}}),
+                json!({"a": 1}),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status, err_reason(&r)),
+        (400, "No version type match [bogus]")
+    );
+    let r = s
+        .bulk(
+            "/_bulk",
+            &[
+                json!({"update": {"_index": "bv", "_id": "3", "version": 1}}),
+                json!({"doc": {"a": 1}}),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        err_reason(&r),
+        "Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead"
+    );
+}
+
+async fn range_ids(s: &Sim, range: Value) -> Vec<String> {
+    let body = json!({"query": {"range": range}, "sort": ["_doc"]});
+    hit_ids(&s.post("/dates/_search", body).await)
+}
+
+#[tokio::test]
+async fn range_with_java_date_formats() {
+    let s = Sim::start().await;
+    s.put(
+        "/dates",
+        json!({"mappings": {"properties": {
+            "ts": {"type": "date"},
+            "day": {"type": "date", "format": "dd/MM/yyyy||epoch_millis"}
+        }}}),
+    )
+    .await;
+    let docs = [
+        ("a", "2024-03-14T23:59:59Z", "14/03/2024"),
+        ("b", "2024-03-15T08:30:00Z", "15/03/2024"),
+        ("c", "2024-03-15T10:00:00Z", "15/03/2024"),
+        ("d", "2024-03-16T00:00:00Z", "16/03/2024"),
+    ];
+    for (id, ts, day) in docs {
+        let r = s
+            .put(&format!("/dates/_doc/{id}"), json!({"ts": ts, "day": day}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // A value that does not fit the mapping's format is rejected.
+    let r = s.put("/dates/_doc/x", json!({"day": "2024-03-15"})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(err_type(&r), "document_parsing_exception");
+    s.refresh("dates").await;
+    let ids = |range: Value| range_ids(&s, range);
+    assert_eq!(
+        ids(json!({"ts": {"gte": "2024-03-15 08:30:00", "format": "yyyy-MM-dd HH:mm:ss"}})).await,
+        vec!["b", "c", "d"]
+    );
+    assert_eq!(
+        ids(json!({"ts": {"gte": "15/03/2024", "lte": "15/03/2024", "format": "dd/MM/yyyy"}}))
+            .await,
+        vec!["b", "c"],
+        "a day-precision upper bound rounds up to the end of the day"
+    );
+    assert_eq!(
+        ids(json!({"ts": {"gt": "15/03/2024", "format": "dd/MM/yyyy"}})).await,
+        vec!["d"]
+    );
+    assert_eq!(
+        ids(json!({"ts": {"gte": "2024-03-15||+1d", "format": "yyyy-MM-dd"}})).await,
+        vec!["d"]
+    );
+    assert_eq!(
+        ids(json!({"ts": {"gte": "1970-01-01||+1000y", "format": "yyyy-MM-dd"}})).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(json!({"ts": {"lt": "15.03.2024 09:00", "format": "dd/MM/yyyy||dd.MM.yyyy HH:mm"}}))
+            .await,
+        vec!["a", "b"]
+    );
+    assert_eq!(
+        ids(json!({"ts": {"gte": "20240315T100000Z", "format": "basic_date_time_no_millis"}}))
+            .await,
+        vec!["c", "d"]
+    );
+    assert_eq!(
+        ids(json!({"ts": {"gte": "1710460800", "format": "epoch_second"}})).await,
+        vec!["b", "c", "d"]
+    );
+    assert_eq!(
+        ids(json!({"ts": {"gte": "2024-03-15T10:00:00Z", "format": "strict_date_optional_time"}}))
+            .await,
+        vec!["c", "d"]
+    );
+    // The mapping's format applies to query values without one.
+    assert_eq!(
+        ids(json!({"day": {"gte": "15/03/2024"}})).await,
+        vec!["b", "c", "d"]
+    );
+    let r = s
+        .post(
+            "/dates/_search",
+            json!({"query": {"range": {"ts": {"gte": "2024-03-15", "format": "dd/MM/yyyy"}}}}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body["error"]["root_cause"][0]["reason"],
+        "failed to parse date field [2024-03-15] with format [dd/MM/yyyy]"
+    );
+}
+
+#[tokio::test]
+async fn index_refresh_interval() {
+    let s = Sim::with(SimConfig {
+        refresh_interval: Some(Duration::from_millis(50)),
+        ..SimConfig::default()
+    })
+    .await;
+    s.put(
+        "/slow",
+        json!({"settings": {"index": {"refresh_interval": "1h"}}}),
+    )
+    .await;
+    s.put("/fast", json!({"settings": {"refresh_interval": "200ms"}}))
+        .await;
+    s.put("/slow/_doc/1", json!({"a": 1})).await;
+    s.put("/fast/_doc/1", json!({"a": 1})).await;
+    s.put("/default/_doc/1", json!({"a": 1})).await;
+    let mut fast_seen = false;
+    for _ in 0..100 {
+        if s.count("fast").await == 1 && s.count("default").await == 1 {
+            fast_seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(fast_seen, "indices refresh on their own interval");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.count("slow").await, 0, "1h interval: not refreshed yet");
+    s.refresh("slow").await;
+    assert_eq!(s.count("slow").await, 1);
+
+    // The setting can change; -1 turns periodic refresh off.
+    s.put(
+        "/slow/_settings",
+        json!({"index": {"refresh_interval": "100ms"}}),
+    )
+    .await;
+    s.put("/slow/_doc/2", json!({"a": 2})).await;
+    let mut seen = false;
+    for _ in 0..100 {
+        if s.count("slow").await == 2 {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(seen, "a shortened interval applies");
+    s.put(
+        "/fast/_settings",
+        json!({"index": {"refresh_interval": "-1"}}),
+    )
+    .await;
+    s.put("/fast/_doc/2", json!({"a": 2})).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(s.count("fast").await, 1);
+
+    // Without a server default, an index's own interval still applies.
+    let s = Sim::start().await;
+    s.put("/own", json!({"settings": {"refresh_interval": "100ms"}}))
+        .await;
+    s.put("/own/_doc/1", json!({"a": 1})).await;
+    s.put("/none/_doc/1", json!({"a": 1})).await;
+    let mut seen = false;
+    for _ in 0..100 {
+        if s.count("own").await == 1 {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(seen);
+    assert_eq!(s.count("none").await, 0);
+}
+
+#[tokio::test]
+async fn sorting_on_id_is_disallowed() {
+    let s = Sim::start().await;
+    seed(&s).await;
+    for sort in [
+        json!(["_id"]),
+        json!([{"_id": "desc"}]),
+        json!([{"name": "asc"}, {"_id": {"order": "asc", "unmapped_type": "keyword"}}]),
+    ] {
+        let r = s.post("/people/_search", json!({"sort": sort})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let cause = &r.body["error"]["root_cause"][0];
+        assert_eq!(cause["type"], "illegal_argument_exception");
+        assert_eq!(
+            cause["reason"],
+            "Fielddata access on the _id field is disallowed, you can re-enable it by updating the dynamic cluster setting: indices.id_field_data.enabled"
+        );
+        assert_eq!(err_type(&r), "search_phase_execution_exception");
+        assert_eq!(r.body["error"]["failed_shards"][0]["index"], "people");
+    }
+    // _id still works in queries.
+    let r = s
+        .post(
+            "/people/_search",
+            json!({"query": {"ids": {"values": ["2"]}}}),
+        )
+        .await;
+    assert_eq!(hit_ids(&r), vec!["2"]);
+}

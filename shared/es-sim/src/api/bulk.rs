@@ -21,7 +21,8 @@ use crate::ingest::{self, Prepared};
 use crate::source_filter::SourceFilter;
 use crate::state::AppState;
 use crate::store::{
-    Cas, Index, Outcome, PRIMARY_TERM, UpdateSpec, WriteResult, cas_from, read, write,
+    Cond, Index, Outcome, PRIMARY_TERM, UpdateSpec, VersionType, WriteKind, WriteResult, read,
+    write, write_cond,
 };
 
 /// A resolved target index of a bulk request.
@@ -86,7 +87,7 @@ struct Item {
     op: Op,
     index: String,
     id: Option<String>,
-    cas: Option<Cas>,
+    cond: Cond,
     pipeline: Option<String>,
     require_alias: bool,
     /// A problem found while parsing this item only.
@@ -148,6 +149,8 @@ struct Meta {
     id: Option<String>,
     if_seq_no: Option<i64>,
     if_primary_term: Option<i64>,
+    version: Option<i64>,
+    version_type: VersionType,
     pipeline: Option<String>,
     require_alias: Option<bool>,
     fetch: Option<SourceFilter>,
@@ -175,6 +178,9 @@ struct FastMeta<'a> {
     _id: Option<Cow<'a, str>>,
     if_seq_no: Option<i64>,
     if_primary_term: Option<i64>,
+    version: Option<i64>,
+    #[serde(borrow)]
+    version_type: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pipeline: Option<Cow<'a, str>>,
     require_alias: Option<bool>,
@@ -191,6 +197,8 @@ fn parse_action_fast(line: &[u8]) -> Option<(Op, Meta)> {
         (None, None, None, Some(m)) => (Op::Delete, m),
         _ => return None,
     };
+    // An unknown version type is reported by the general path.
+    let version_type = VersionType::parse(m.version_type.as_deref()).ok()?;
     Some((
         op,
         Meta {
@@ -198,6 +206,8 @@ fn parse_action_fast(line: &[u8]) -> Option<(Op, Meta)> {
             id: m._id.map(Cow::into_owned),
             if_seq_no: m.if_seq_no,
             if_primary_term: m.if_primary_term,
+            version: m.version,
+            version_type,
             pipeline: m.pipeline.map(Cow::into_owned),
             require_alias: m.require_alias,
             fetch: None,
@@ -213,12 +223,12 @@ fn meta_from_map(line_no: usize, map: &Map<String, Value>) -> EsResult<Meta> {
             "_id" => meta.id = meta_string(v),
             "if_seq_no" => meta.if_seq_no = v.as_i64(),
             "if_primary_term" => meta.if_primary_term = v.as_i64(),
+            "version" => meta.version = v.as_i64(),
+            "version_type" => meta.version_type = VersionType::parse(meta_string(v).as_deref())?,
             "pipeline" => meta.pipeline = meta_string(v),
             "require_alias" => meta.require_alias = Some(v.as_bool().unwrap_or(false)),
             "_source" => meta.fetch = Some(SourceFilter::from_json(v)?),
             "routing"
-            | "version"
-            | "version_type"
             | "retry_on_conflict"
             | "dynamic_templates"
             | "list_executed_pipelines"
@@ -305,8 +315,8 @@ fn parse_items(
 ) -> EsResult<Vec<Item>> {
     let all = lines(body);
     let mut items = Vec::with_capacity(all.len() / 2 + 1);
-    let mut missing_index = 0usize;
-    let mut missing_id = 0usize;
+    // `BulkRequest#validate`: the validation errors of every item, in order.
+    let mut invalid: Vec<String> = Vec::new();
     let mut i = 0;
     while i < all.len() {
         let (line_no, line) = all[i];
@@ -321,6 +331,13 @@ fn parse_items(
                 (op, meta_from_map(line_no, &map)?)
             }
         };
+        if op == Op::Update
+            && (meta.version.is_some() || meta.version_type != VersionType::Internal)
+        {
+            return Err(EsError::bad_request(
+                "Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead",
+            ));
+        }
         let index = meta.index.or_else(|| default_index.map(String::from));
         let id = meta.id;
         let (if_seq_no, if_primary_term) = (meta.if_seq_no, meta.if_primary_term);
@@ -341,12 +358,26 @@ fn parse_items(
             None
         };
         if index.is_none() {
-            missing_index += 1;
+            invalid.push("index is missing".into());
         }
         if id.is_none() && matches!(op, Op::Update | Op::Delete) {
-            missing_id += 1;
+            invalid.push("id is missing".into());
         }
-        let cas = cas_from(if_seq_no, if_primary_term);
+        let kind = match op {
+            Op::Create => WriteKind::Create,
+            Op::Delete => WriteKind::Delete,
+            // An update has no version of its own: only its CAS parameters are checked.
+            Op::Index | Op::Update => WriteKind::Index,
+        };
+        let cond = write_cond(
+            kind,
+            id.is_some(),
+            meta.version,
+            meta.version_type,
+            if_seq_no,
+            if_primary_term,
+            &mut invalid,
+        );
         let payload = match (op, source_line) {
             (Op::Delete, _) => Ok(Payload::Delete),
             (Op::Update, Some(l)) => match serde_json::from_slice::<Value>(l) {
@@ -373,25 +404,18 @@ fn parse_items(
                 "failed to parse, document is empty",
             )),
         };
-        let (cas, payload) = match cas {
-            Ok(c) => (c, payload),
-            Err(e) => (None, Err(e)),
-        };
         items.push(Item {
             op,
             index: index.unwrap_or_default(),
             id,
-            cas,
+            cond,
             pipeline,
             require_alias: item_require_alias,
             payload,
         });
     }
-    if missing_index > 0 || missing_id > 0 {
-        let mut msgs: Vec<&str> = Vec::new();
-        msgs.extend(std::iter::repeat_n("index is missing", missing_index));
-        msgs.extend(std::iter::repeat_n("id is missing", missing_id));
-        return Err(EsError::validation(&msgs));
+    if !invalid.is_empty() {
+        return Err(EsError::validation(&invalid));
     }
     if items.is_empty() {
         return Err(EsError::validation(&["no requests added"]));
@@ -581,11 +605,16 @@ pub fn bulk(state: &AppState, default_index: Option<&str>, req: &Req) -> EsResul
                 let id = item.id.clone().unwrap_or_default();
                 let outcome = match item.payload {
                     Ok(Payload::Source(src)) => g
-                        .index_doc(Arc::from(id.as_str()), src, item.op == Op::Create, item.cas)
+                        .index_doc(
+                            Arc::from(id.as_str()),
+                            src,
+                            item.op == Op::Create,
+                            item.cond,
+                        )
                         .map(|r| (r, None)),
-                    Ok(Payload::Delete) => g.delete_doc(&id, item.cas).map(|r| (r, None)),
+                    Ok(Payload::Delete) => g.delete_doc(&id, item.cond).map(|r| (r, None)),
                     Ok(Payload::Update(spec, fetch)) => {
-                        g.update_doc(&id, &spec, item.cas).map(|r| {
+                        g.update_doc(&id, &spec, item.cond.cas()).map(|r| {
                             let get = fetch.as_ref().and_then(|f| {
                                 r.doc.as_ref().map(|d| {
                                     let mut m = Map::new();

@@ -12,7 +12,7 @@ use crate::error::{EsError, EsResult};
 use crate::http::{Params, Req, Resp};
 use crate::search::{self as engine, SearchRequest};
 use crate::state::AppState;
-use crate::store::{Index, Outcome, UpdateSpec, read, validate_index_name, write};
+use crate::store::{Cond, Index, Outcome, UpdateSpec, read, validate_index_name, write};
 use crate::templates::{ACL_PREFIX, CONNECTORS_INDEX, SYNC_JOBS_INDEX};
 
 pub const MANAGED_PREFIX: &str = "content-";
@@ -43,7 +43,7 @@ pub(crate) fn put_doc(
 ) -> EsResult<(String, Outcome)> {
     let id = id.map(String::from).unwrap_or_else(crate::ids::auto_id);
     let mut g = write(idx);
-    let r = g.index_doc(Arc::from(id.as_str()), source, false, None)?;
+    let r = g.index_doc(Arc::from(id.as_str()), source, false, Cond::None)?;
     g.refresh();
     Ok((id, r.outcome))
 }
@@ -226,10 +226,7 @@ fn index_name_in_use(state: &AppState, index_name: &str, id: Option<&str>) -> Es
 fn default_rules(now: &str) -> Value {
     json!({
         "advanced_snippet": {"created_at": now, "updated_at": now, "value": {}},
-        "rules": [{
-            "created_at": now, "field": "_", "id": "DEFAULT", "order": 0, "policy": "include",
-            "rule": "regex", "updated_at": now, "value": ".*"
-        }],
+        "rules": [default_rule(0, &json!(now))],
         "validation": {"errors": [], "state": "valid"}
     })
 }
@@ -410,7 +407,7 @@ pub(crate) fn delete_sync_jobs_of(state: &AppState, connector_id: &str) -> EsRes
     if let Some((_, docs)) = search_docs(state, SYNC_JOBS_INDEX, body)? {
         let mut g = write(&idx);
         for (id, _) in docs {
-            g.delete_doc(&id, None)?;
+            g.delete_doc(&id, Cond::None)?;
         }
         g.refresh();
     }
@@ -426,7 +423,7 @@ pub fn delete(state: &AppState, id: &str, req: &Req) -> EsResult<Resp> {
         let idx = existing(state, CONNECTORS_INDEX).ok_or_else(|| not_found(id))?;
         let outcome = {
             let mut g = write(&idx);
-            let r = g.delete_doc(id, None)?;
+            let r = g.delete_doc(id, Cond::None)?;
             g.refresh();
             r.outcome
         };
@@ -559,23 +556,53 @@ pub fn configuration(state: &AppState, id: &str, req: &Req) -> EsResult<Resp> {
     )
 }
 
+/// The `DEFAULT` rule: include everything, `order` as given.
+fn default_rule(order: i64, timestamp: &Value) -> Value {
+    json!({
+        "created_at": timestamp, "field": "_", "id": "DEFAULT", "order": order, "policy": "include",
+        "rule": "regex", "updated_at": timestamp, "value": ".*"
+    })
+}
+
+/// `FilteringRule#equalsExceptForTimestampsAndOrder` against the `DEFAULT` rule.
+fn is_default_rule(r: &Value) -> bool {
+    let s = |k: &str| r.get(k).and_then(Value::as_str);
+    s("id") == Some("DEFAULT")
+        && s("field") == Some("_")
+        && s("policy") == Some("include")
+        && s("rule") == Some("regex")
+        && s("value") == Some(".*")
+}
+
+/// `ConnectorFiltering.sortFilteringRulesByOrder`: the non-default rules by `order` (stable), then
+/// the `DEFAULT` rule re-created with `order` = last order + 1 (0 alone) and the `created_at` of
+/// the given default rule (else now) as both timestamps. A rule that is not exactly the default
+/// one stays an ordinary rule, even with id `DEFAULT`.
 fn sort_rules(rules: &[Value], now: &str) -> Vec<Value> {
-    let mut normal: Vec<Value> = Vec::new();
-    let mut defaults: Vec<Value> = Vec::new();
+    let mut normal: Vec<Value> = Vec::with_capacity(rules.len() + 1);
+    let mut default_created: Option<Value> = None;
     for r in rules {
         let mut r = r.clone();
         if let Value::Object(m) = &mut r {
             m.entry("created_at").or_insert_with(|| json!(now));
             m.entry("updated_at").or_insert_with(|| json!(now));
         }
-        if r.get("id").and_then(Value::as_str) == Some("DEFAULT") {
-            defaults.push(r);
+        if is_default_rule(&r) {
+            if default_created.is_none() {
+                default_created = r.get("created_at").cloned();
+            }
         } else {
             normal.push(r);
         }
     }
-    normal.sort_by_key(|r| r.get("order").and_then(Value::as_i64).unwrap_or(0));
-    normal.extend(defaults);
+    let order_of = |r: &Value| r.get("order").and_then(Value::as_i64).unwrap_or(0);
+    normal.sort_by_key(order_of);
+    let order = normal.last().map_or(0, |r| order_of(r) + 1);
+    let timestamp = match default_created {
+        Some(t) if !t.is_null() => t,
+        _ => json!(now),
+    };
+    normal.push(default_rule(order, &timestamp));
     normal
 }
 
@@ -990,6 +1017,13 @@ pub fn scheduling(state: &AppState, id: &str, req: &Req) -> EsResult<Resp> {
             }
         }
     }
+    // `UpdateConnectorSchedulingAction.Request#validate`. Its check tests `incremental` twice and
+    // never `access_control`, so a body with only `access_control` is rejected too.
+    if !s.contains_key("full") && !s.contains_key("incremental") {
+        return Err(EsError::validation(&[
+            "[scheduling] object needs to define at least one schedule type: [full | incremental | access_control]",
+        ]));
+    }
     blind_update(state, id, json!({"scheduling": s}))
 }
 
@@ -1076,8 +1110,10 @@ mod tests {
 
     #[test]
     fn rules_sorted_with_default_last() {
+        let default = json!({"id": "DEFAULT", "order": 0, "field": "_", "policy": "include",
+            "rule": "regex", "value": ".*", "created_at": "c0"});
         let rules = vec![
-            json!({"id": "DEFAULT", "order": 0}),
+            default,
             json!({"id": "b", "order": 2}),
             json!({"id": "a", "order": 1}),
         ];
@@ -1085,6 +1121,28 @@ mod tests {
         let ids: Vec<&str> = sorted.iter().map(|r| r["id"].as_str().unwrap()).collect();
         assert_eq!(ids, vec!["a", "b", "DEFAULT"]);
         assert_eq!(sorted[0]["created_at"], "t");
+        // re-added with order = last + 1, keeping the given default's created_at
+        assert_eq!(sorted[2]["order"], 3);
+        assert_eq!(sorted[2]["created_at"], "c0");
+        assert_eq!(sorted[2]["updated_at"], "c0");
+
+        // no default rule: appended; an empty list is the default rule alone, order 0
+        let sorted = sort_rules(&[json!({"id": "x", "order": 4})], "t");
+        assert_eq!(sorted[1]["id"], "DEFAULT");
+        assert_eq!(sorted[1]["order"], 5);
+        assert_eq!(sorted[1]["created_at"], "t");
+        let sorted = sort_rules(&[], "t");
+        assert_eq!(sorted.len(), 1);
+        assert_eq!(sorted[0]["order"], 0);
+
+        // a rule with id DEFAULT that is not the default rule stays an ordinary rule
+        let odd = json!({"id": "DEFAULT", "order": 7, "field": "f", "policy": "exclude",
+            "rule": "equals", "value": "v"});
+        let sorted = sort_rules(&[odd], "t");
+        assert_eq!(sorted.len(), 2);
+        assert_eq!(sorted[0]["field"], "f");
+        assert_eq!(sorted[1]["field"], "_");
+        assert_eq!(sorted[1]["order"], 8);
     }
 
     #[test]

@@ -11,7 +11,10 @@ use crate::ingest;
 use crate::script::Script;
 use crate::source_filter::SourceFilter;
 use crate::state::AppState;
-use crate::store::{Index, Outcome, PRIMARY_TERM, UpdateSpec, WriteResult, cas_from, read, write};
+use crate::store::{
+    Index, Outcome, PRIMARY_TERM, UpdateSpec, VersionType, WriteKind, WriteResult, cas_from, read,
+    write, write_cond,
+};
 
 /// The body of a write response.
 pub fn write_body(index: &Index, r: &WriteResult) -> Map<String, Value> {
@@ -73,6 +76,29 @@ fn finish_write(state: &AppState, index_arc: &Arc<std::sync::RwLock<Index>>, ref
     let _ = state;
 }
 
+/// The `version`/`version_type`/`if_seq_no`/`if_primary_term` parameters of an index, create or
+/// delete: an unknown version type is a 400, invalid combinations a validation error.
+fn versioning(p: &Params, kind: WriteKind, has_id: bool) -> EsResult<crate::store::Cond> {
+    let version = p.i64("version")?;
+    let vt = VersionType::parse(p.get("version_type"))?;
+    let (if_seq_no, if_primary_term) = (p.i64("if_seq_no")?, p.i64("if_primary_term")?);
+    let mut errors: Vec<String> = Vec::new();
+    let cond = write_cond(
+        kind,
+        has_id,
+        version,
+        vt,
+        if_seq_no,
+        if_primary_term,
+        &mut errors,
+    );
+    if errors.is_empty() {
+        Ok(cond)
+    } else {
+        Err(EsError::validation(&errors))
+    }
+}
+
 /// `PUT|POST /{index}/_doc/{id}`, `POST /{index}/_doc`, `PUT /{index}/_create/{id}`.
 pub fn index(
     state: &AppState,
@@ -95,7 +121,12 @@ pub fn index(
     if id.is_none() && req.method == hyper::Method::PUT {
         return Err(EsError::bad_request("request [PUT] without an id"));
     }
-    let cas = cas_from(p.i64("if_seq_no")?, p.i64("if_primary_term")?)?;
+    let kind = if create {
+        WriteKind::Create
+    } else {
+        WriteKind::Index
+    };
+    let cond = versioning(p, kind, id.is_some())?;
     let refresh = refresh_param(p)?;
     let mut source = parse_document(&req.body)?;
     let id: String = match id {
@@ -114,7 +145,7 @@ pub fn index(
     }
     let (status, body) = {
         let mut g = write(&idx);
-        let r = g.index_doc(Arc::from(id.as_str()), source, create, cas)?;
+        let r = g.index_doc(Arc::from(id.as_str()), source, create, cond)?;
         (r.outcome.status(), write_body(&g, &r))
     };
     finish_write(state, &idx, refresh);
@@ -203,12 +234,12 @@ pub fn get_source(state: &AppState, index: &str, id: &str, req: &Req) -> EsResul
 /// `DELETE /{index}/_doc/{id}`.
 pub fn delete(state: &AppState, index: &str, id: &str, req: &Req) -> EsResult<Resp> {
     let p = &req.params;
-    let cas = cas_from(p.i64("if_seq_no")?, p.i64("if_primary_term")?)?;
+    let cond = versioning(p, WriteKind::Delete, true)?;
     let refresh = refresh_param(p)?;
     let idx = state.single_index(index)?;
     let (status, body) = {
         let mut g = write(&idx);
-        let r = g.delete_doc(id, cas)?;
+        let r = g.delete_doc(id, cond)?;
         (r.outcome.status(), write_body(&g, &r))
     };
     finish_write(state, &idx, refresh);
@@ -277,6 +308,12 @@ pub fn parse_update(body: &Value, cas_given: bool) -> EsResult<(UpdateSpec, Opti
 /// `POST /{index}/_update/{id}`.
 pub fn update(state: &AppState, index: &str, id: &str, req: &Req) -> EsResult<Resp> {
     let p = &req.params;
+    // `RestUpdateAction`: updates take no versioning parameters at all.
+    if p.has("version") || p.has("version_type") {
+        return Err(EsError::validation(&[
+            "internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead",
+        ]));
+    }
     let cas = cas_from(p.i64("if_seq_no")?, p.i64("if_primary_term")?)?;
     let refresh = refresh_param(p)?;
     let body = req.json()?;

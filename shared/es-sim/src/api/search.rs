@@ -412,7 +412,7 @@ pub fn delete_by_query(state: &AppState, index: &str, req: &Req) -> EsResult<Res
                     seq_no: *seq_no,
                     primary_term: crate::store::PRIMARY_TERM,
                 };
-                if g.delete_doc(id, Some(cas)).is_ok() {
+                if g.delete_doc(id, crate::store::Cond::Cas(cas)).is_ok() {
                     deleted += 1;
                 }
             } else {

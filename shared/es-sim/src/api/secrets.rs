@@ -6,7 +6,7 @@ use crate::api::connectors::{ensure, existing, get_source, put_doc};
 use crate::error::{EsError, EsResult};
 use crate::http::{Req, Resp};
 use crate::state::AppState;
-use crate::store::{Outcome, write};
+use crate::store::{Cond, Outcome, write};
 use crate::templates::SECRETS_INDEX;
 
 fn not_found(id: &str) -> EsError {
@@ -59,7 +59,7 @@ pub fn get(state: &AppState, id: &str) -> EsResult<Resp> {
 pub fn delete(state: &AppState, id: &str) -> EsResult<Resp> {
     let idx = existing(state, SECRETS_INDEX).ok_or_else(|| not_found(id))?;
     let mut g = write(&idx);
-    let r = g.delete_doc(id, None)?;
+    let r = g.delete_doc(id, Cond::None)?;
     g.refresh();
     if r.outcome == Outcome::NotFound {
         return Err(not_found(id));

@@ -15,7 +15,7 @@ use crate::datemath::{now_iso, parse_date};
 use crate::error::{EsError, EsResult};
 use crate::http::{Req, Resp};
 use crate::state::AppState;
-use crate::store::{Index, Outcome, write};
+use crate::store::{Cond, Index, Outcome, write};
 use crate::templates::{CONNECTORS_INDEX, SYNC_JOBS_INDEX};
 
 fn not_found(id: &str) -> EsError {
@@ -203,7 +203,7 @@ pub fn delete(state: &AppState, id: &str) -> EsResult<Resp> {
     let idx = existing(state, SYNC_JOBS_INDEX).ok_or_else(|| not_found(id))?;
     let outcome = {
         let mut g = write(&idx);
-        let r = g.delete_doc(id, None)?;
+        let r = g.delete_doc(id, Cond::None)?;
         g.refresh();
         r.outcome
     };
