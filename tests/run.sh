@@ -2,7 +2,8 @@
 # The project's test command (the README's second command). On a fresh machine it installs what
 # is missing, starts the services the tests need, and runs the whole suite:
 #   1. the Rust workspace tests (cargo test --workspace), against es-sim in-process, the local
-#      PostgreSQL and MariaDB, and moto for the AWS APIs;
+#      PostgreSQL and MariaDB, and moto for the AWS APIs (the serverless tests start
+#      moto_server and drive the Lambda functions, in-process and under `cargo lambda watch`);
 #   2. the es-sim conformance suite with the official Python Elasticsearch client;
 #   3. the demo (`connectors demo`), which must complete a sync.
 # Set ES_URL (and ES_API_KEY or ES_USERNAME/ES_PASSWORD) to run the client tests against a
@@ -21,6 +22,10 @@ cargo --version
 
 step "services"
 bash "$REPO/tests/services.sh"
+
+step "tools (moto, cargo-lambda, SAM CLI, cfn-lint; aarch64 target)"
+bash "$REPO/tests/tools.sh"
+export PATH="$REPO/.venv/bin:$PATH"
 
 step "build"
 cargo build --workspace --all-targets

@@ -463,6 +463,21 @@ async fn the_api_key_is_read_again_after_a_401() {
         .await
         .expect("a pass with the first key");
     assert_eq!(pass["errors"], json!([]));
+    // Another container read the first key but could not connect yet (Elasticsearch
+    // briefly down): it keeps that key cached.
+    let late = container(
+        &sdk,
+        &[
+            ("JOB_QUEUE_URL", queues.url.clone()),
+            ("ES_URL_PARAMETER", parameter.clone()),
+            ("ES_API_KEY_SECRET_ARN", secret_arn.clone()),
+            ("CONNECTOR_IDS", "rotated".into()),
+            ("ES_CONNECT_WAIT_SECS", "0".into()),
+            ("ES_MAX_RETRIES", "0".into()),
+        ],
+    );
+    sim.faults().fail_requests(1, 503);
+    assert!(late.runtime().await.is_err());
 
     // Rotation: a new key in the secret (now in the plain encoded form), the old one revoked.
     let key2 = create_api_key(&admin, "second").await;
@@ -482,9 +497,22 @@ async fn the_api_key_is_read_again_after_a_401() {
         )
         .await
         .unwrap();
+    let mut revoked = es_client::EsConfig::url(sim.url());
+    revoked.auth = es_client::Auth::ApiKey(key1["encoded"].as_str().unwrap().to_string());
+    let refused = es_client::EsClient::new(revoked)
+        .unwrap()
+        .info()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(401), "the first key is revoked");
     let pass = lambda_scheduler::handle(&scheduler, schedule_event())
         .await
         .expect("a pass after re-reading the key");
+    assert_eq!(pass["errors"], json!([]));
+    // The late container connects with the stale key, is refused, and reads the secret again.
+    let pass = lambda_scheduler::handle(&late, schedule_event())
+        .await
+        .expect("a first pass after re-reading the key");
     assert_eq!(pass["errors"], json!([]));
     drop(sim);
 }

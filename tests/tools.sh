@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the serverless tests and CI need, if missing: the repository's .venv with
+# tests/aws-tools.txt (moto_server, cargo-lambda, sam, cfn-lint), and the aarch64 Rust target
+# for `cargo lambda build --arm64`. Idempotent and quick when everything is there.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO/.venv"
+cd "$REPO" # rustup acts on the toolchain of rust-toolchain.toml
+
+if [ ! -x "$VENV/bin/python" ]; then
+  PY="$(command -v python3.11 || command -v python3)"
+  echo "creating $VENV with $PY"
+  "$PY" -m venv "$VENV"
+fi
+missing=0
+for tool in moto_server cargo-lambda sam cfn-lint; do
+  [ -x "$VENV/bin/$tool" ] || missing=1
+done
+if [ "$missing" = 1 ]; then
+  echo "installing tests/aws-tools.txt into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/tests/aws-tools.txt"
+fi
+
+if command -v rustup >/dev/null; then
+  if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    rustup target add aarch64-unknown-linux-gnu \
+      || echo "could not add the aarch64 target: arm64 builds will fall back to x86_64"
+  fi
+fi
