@@ -256,7 +256,8 @@ async fn sliced_sync_equals_one_run(mut db: impl Db) {
         (SyncStatus::Completed, 1)
     );
     let j = job(&env, "sliced", JobType::Full).await;
-    let (status, slices) = run_to_end(&engine, &j, 120).await;
+    // A budget shorter than a page: every slice runs one page and hands over.
+    let (status, slices) = run_to_end(&engine, &j, 1).await;
     assert_eq!(status, SyncStatus::Completed);
     assert!(slices > 2, "only {slices} slices");
     let whole = index_docs(&env.es, "search-whole").await;
