@@ -34,7 +34,7 @@ step "rust tests"
 cargo test --workspace --no-fail-fast
 
 step "es-sim conformance (official Python client)"
-ES_SIM_BIN="$REPO/target/debug/es-sim" bash "$REPO/tests/python/run.sh"
+ES_SIM_BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/es-sim" bash "$REPO/tests/python/run.sh"
 
 step "demo"
 cargo run -q -p connectors -- demo
