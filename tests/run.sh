@@ -31,7 +31,11 @@ step "build"
 cargo build --workspace --all-targets
 
 step "rust tests"
-cargo test --workspace --no-fail-fast
+RUST_LOG_FILE="$(mktemp)"
+trap 'rm -f "$RUST_LOG_FILE"' EXIT
+cargo test --workspace --no-fail-fast 2>&1 | tee "$RUST_LOG_FILE"
+[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+RUST_COUNTS="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$RUST_LOG_FILE")"
 
 step "es-sim conformance (official Python client)"
 ES_SIM_BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/es-sim" bash "$REPO/tests/python/run.sh"
@@ -41,3 +45,4 @@ cargo run -q -p connectors -- demo
 
 echo
 echo "all test stages passed"
+echo "rust: $RUST_COUNTS"
