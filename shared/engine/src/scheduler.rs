@@ -593,10 +593,7 @@ impl Scheduler {
                 if self.record_dispatch(job_id, job.seq, &next).await? {
                     self.queue
                         .send(&JobMessage::new(job_id, slice), Duration::ZERO)
-                        .await
-                        .map_err(|e| {
-                            EngineError::Es(es_client::EsError::InvalidRequest(e.to_string()))
-                        })?;
+                        .await?;
                     report.dispatched += 1;
                 }
                 Ok(())
@@ -662,10 +659,7 @@ impl Scheduler {
                     );
                     self.queue
                         .send(&JobMessage::new(job_id, slice), Duration::ZERO)
-                        .await
-                        .map_err(|e| {
-                            EngineError::Es(es_client::EsError::InvalidRequest(e.to_string()))
-                        })?;
+                        .await?;
                     report.resumed += 1;
                 }
                 Ok(())
@@ -697,9 +691,7 @@ impl Scheduler {
 fn write_err(e: WriteError) -> EngineError {
     match e {
         WriteError::Es(e) => EngineError::Es(e),
-        WriteError::Conflict => EngineError::Es(es_client::EsError::InvalidRequest(
-            "the document changed while it was being updated".into(),
-        )),
+        WriteError::Conflict => EngineError::Conflict("the document".into()),
     }
 }
 

@@ -132,6 +132,11 @@ pub enum EngineError {
     Es(#[from] EsError),
     #[error(transparent)]
     Read(#[from] crate::store::Unreadable),
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
+    /// A guarded write lost a race that the caller does not retry.
+    #[error("{0} changed while it was being updated")]
+    Conflict(String),
 }
 
 impl From<ReadError> for EngineError {

@@ -144,16 +144,8 @@ pub async fn work_once(
             {
                 Ok(SliceOutcome::Continue { next_slice }) => {
                     progressed = true;
-                    if *stop.borrow() {
-                        engine.suspend(&message.job_id).await?;
-                    } else {
-                        let _ = queue
-                            .send(
-                                &JobMessage::new(&message.job_id, next_slice),
-                                Duration::ZERO,
-                            )
-                            .await;
-                    }
+                    let stopping = *stop.borrow();
+                    continue_later(&engine, &queue, &message.job_id, next_slice, stopping).await?;
                 }
                 Ok(SliceOutcome::Finished(_)) => {
                     progressed = true;
@@ -217,13 +209,11 @@ pub async fn run(
                 let budget = Budget { deadline: Instant::now() + slice, stop: Some(stop.clone()) };
                 match engine.run_slice(&message.job_id, Some(message.slice), budget).await {
                     Ok(SliceOutcome::Continue { next_slice }) => {
-                        if *stop.borrow() {
-                            match engine.suspend(&message.job_id).await {
-                                Ok(_) => info!(worker, job_id = %message.job_id, "job suspended; it resumes from its checkpoint"),
-                                Err(e) => warn!(worker, job_id = %message.job_id, error = %e, "could not suspend the job"),
-                            }
-                        } else {
-                            let _ = queue.send(&JobMessage::new(&message.job_id, next_slice), Duration::ZERO).await;
+                        let stopping = *stop.borrow();
+                        if let Err(e) =
+                            continue_later(&engine, &queue, &message.job_id, next_slice, stopping).await
+                        {
+                            warn!(worker, job_id = %message.job_id, error = %e, "could not hand the job over");
                         }
                     }
                     Ok(outcome) => info!(worker, job_id = %message.job_id, ?outcome, "slice done"),
@@ -234,6 +224,27 @@ pub async fn run(
     }
     for t in tasks {
         let _ = t.await;
+    }
+    Ok(())
+}
+
+/// After a slice that used up its budget: hand the rest of the job to the queue or, when the
+/// process is stopping, leave the job `suspended` so that it resumes from its checkpoint.
+async fn continue_later(
+    engine: &Engine,
+    queue: &MemoryQueue,
+    job_id: &str,
+    next_slice: u64,
+    stopping: bool,
+) -> Result<(), ServiceError> {
+    if stopping {
+        engine.suspend(job_id).await?;
+        info!(job_id, "job suspended; it resumes from its checkpoint");
+    } else {
+        queue
+            .send(&JobMessage::new(job_id, next_slice), Duration::ZERO)
+            .await
+            .map_err(EngineError::from)?;
     }
     Ok(())
 }
