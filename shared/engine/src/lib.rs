@@ -8,6 +8,7 @@ pub mod queue;
 pub mod rules;
 pub mod schedule;
 pub mod scheduler;
+mod sink;
 pub mod source;
 pub mod store;
 pub mod sync;

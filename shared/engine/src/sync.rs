@@ -25,10 +25,11 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
-use crate::checkpoint::{Checkpoint, Lease, METADATA_KEY, Phase};
+use crate::checkpoint::{Checkpoint, Counters, Lease, METADATA_KEY, Phase};
 use crate::document::{SYNC_STAMP_FIELD, prepare};
-use crate::error_budget::ErrorBudgetConfig;
+use crate::error_budget::{ErrorBudget, ErrorBudgetConfig};
 use crate::rules::{RuleEngine, validate_basic_rules};
+use crate::sink::{PageMark, Sink};
 use crate::source::{Content, DataSource, PageRequest, SourceItem, SourceRegistry, SyncMode};
 use crate::store::{ReadError, Store, Versioned, WriteError};
 
@@ -43,6 +44,8 @@ pub struct EngineConfig {
     pub bulk_max_ops: usize,
     /// `elasticsearch.bulk.chunk_max_mem_size`: bytes per `_bulk` request.
     pub bulk_max_bytes: usize,
+    /// `elasticsearch.bulk.max_concurrency`: `_bulk` requests in flight at once.
+    pub bulk_max_concurrency: usize,
     /// `elasticsearch.bulk.concurrent_downloads`.
     pub concurrent_downloads: usize,
     /// Retries of bulk items answered 429 or 5xx.
@@ -51,6 +54,10 @@ pub struct EngineConfig {
     /// How often a running job is re-read (cancelation) and its `last_seen` refreshed; the
     /// reference checks every 5 s and reports every 10 s.
     pub check_interval: Duration,
+    /// The shortest time between two checkpoint writes while pages keep completing (a slice
+    /// always writes one when it pauses or finishes listing). A worker that dies redoes at most
+    /// this much work.
+    pub checkpoint_interval: Duration,
     /// How long past the slice deadline a worker's lease lasts, so a worker that dies is
     /// replaced only after its lease expired.
     pub lease_grace: Duration,
@@ -63,10 +70,12 @@ impl Default for EngineConfig {
             page_size: 100,
             bulk_max_ops: 500,
             bulk_max_bytes: 3 * 1024 * 1024,
+            bulk_max_concurrency: 5,
             concurrent_downloads: 10,
             bulk_item_retry: es_client::RetryPolicy::default(),
             error_budget: ErrorBudgetConfig::default(),
             check_interval: Duration::from_secs(5),
+            checkpoint_interval: Duration::from_secs(1),
             lease_grace: Duration::from_secs(60),
         }
     }
@@ -519,6 +528,19 @@ struct Run<'e> {
     /// The slice number this run works on (the checkpoint's at the start).
     slice: u64,
     last_check: Instant,
+    /// When the checkpoint was last written, and how many pages it held.
+    last_checkpoint: Instant,
+    checkpointed_pages: u64,
+    /// Counters and error budget of every acknowledged operation, including those past the
+    /// checkpoint's last page.
+    live: Live,
+}
+
+/// What the acknowledged operations added up to so far.
+#[derive(Debug, Default)]
+struct Live {
+    counters: Counters,
+    budget: ErrorBudget,
 }
 
 impl<'e> Run<'e> {
@@ -532,6 +554,9 @@ impl<'e> Run<'e> {
             cp,
             slice,
             last_check: Instant::now(),
+            last_checkpoint: Instant::now(),
+            checkpointed_pages: 0,
+            live: Live::default(),
         }
     }
 
@@ -623,46 +648,41 @@ impl<'e> Run<'e> {
             _ => SyncMode::Full,
         };
         let extract_content = pipeline.extract_binary_content;
-        let mut writer: BulkWriter<String> = self.engine.es().bulk_writer(
+        let writer: BulkWriter<String> = self.engine.es().bulk_writer(
             BulkOptions::default()
                 .pipeline(pipeline.name.clone())
                 .max_ops(config.bulk_max_ops)
                 .max_bytes(config.bulk_max_bytes)
                 .item_retry(config.bulk_item_retry),
         );
+        let mut sink = Sink::new(writer, config.bulk_max_concurrency);
+        self.live = Live {
+            counters: self.cp.counters,
+            budget: self.cp.budget.clone(),
+        };
+        let mut cursor = self.cp.cursor.clone();
+        let mut listed = self.cp.phase != Phase::Extract;
         let mut slowest_page = Duration::ZERO;
         // Every slice processes at least one page, so a budget too small for a page still
         // makes progress.
         let mut pages_this_slice = 0u64;
-        let mut prefetched: Option<(
-            Option<Value>,
-            Result<crate::source::Page, crate::source::SourceError>,
-        )> = None;
 
-        while self.cp.phase == Phase::Extract {
+        while !listed {
             if pages_this_slice > 0
                 && (budget.stop_requested() || Instant::now() + slowest_page * 2 > budget.deadline)
             {
+                self.settle(&mut sink).await?;
                 return self.pause().await;
             }
             self.check_job().await?;
             let started = Instant::now();
-            let cursor = self.cp.cursor.clone();
             let request = PageRequest {
                 cursor: cursor.as_ref(),
                 mode,
                 advanced_rules: advanced.as_ref(),
                 page_size: config.page_size,
             };
-            // The page fetched while the previous page's bulk request was in flight, if it is
-            // the one this cursor asks for.
-            let ready = prefetched
-                .take()
-                .filter(|(c, _)| *c == self.cp.cursor)
-                .map(|(_, p)| p);
-            let fetched = if let Some(page) = ready {
-                Some(page)
-            } else if pages_this_slice == 0 {
+            let fetched = if pages_this_slice == 0 {
                 Some(source.fetch_page(request).await)
             } else {
                 tokio::select! {
@@ -671,6 +691,7 @@ impl<'e> Run<'e> {
                 }
             };
             let Some(page) = fetched else {
+                self.settle(&mut sink).await?;
                 return self.pause().await;
             };
             let page = page.map_err(|e| Stop::Failed(format!("The source failed: {e}")))?;
@@ -683,17 +704,17 @@ impl<'e> Run<'e> {
                         let handle = doc.download.clone();
                         let Some(prepared) = prepare(doc.fields, &pipeline, &stamp, now) else {
                             warn!(job_id = %self.job_id, "skipping a document without '_id'");
-                            self.cp.counters.dropped += 1;
+                            self.live.counters.dropped += 1;
                             continue;
                         };
                         if !rules.is_empty() && !rules.should_ingest(&prepared.source) {
-                            self.cp.counters.filtered += 1;
+                            self.live.counters.filtered += 1;
                             continue;
                         }
                         match handle.filter(|_| extract_content) {
                             Some(h) => downloads.push((prepared, h)),
                             None => {
-                                self.push(&mut writer, |w| {
+                                self.push(&mut sink, |w| {
                                     w.push_index(
                                         &index,
                                         Some(&prepared.id),
@@ -707,13 +728,13 @@ impl<'e> Run<'e> {
                     }
                     SourceItem::Unchanged(id) => {
                         let touch = json!({ SYNC_STAMP_FIELD: stamp });
-                        self.push(&mut writer, |w| {
+                        self.push(&mut sink, |w| {
                             w.push_update(&index, &id, &touch, false, id.clone())
                         })
                         .await?
                     }
                     SourceItem::Delete(id) => {
-                        self.push(&mut writer, |w| w.push_delete(&index, &id, id.clone()))
+                        self.push(&mut sink, |w| w.push_delete(&index, &id, id.clone()))
                             .await?
                     }
                 }
@@ -748,47 +769,38 @@ impl<'e> Run<'e> {
                     if let Err(e) = content {
                         // The reference drops a document whose download failed.
                         warn!(job_id = %self.job_id, doc_id = %doc.id, error = %e, "download failed; document skipped");
-                        self.cp.counters.dropped += 1;
+                        self.live.counters.dropped += 1;
                         continue;
                     }
-                    self.push(&mut writer, |w| {
+                    self.push(&mut sink, |w| {
                         w.push_index(&index, Some(&doc.id), &doc.source, doc.id.clone())
                     })
                     .await?;
                 }
             }
-            // Fetch the next page while this page's bulk request is in flight.
-            let report = match page.next.clone() {
-                Some(next) if Instant::now() < budget.deadline && !budget.stop_requested() => {
-                    let request = PageRequest {
-                        cursor: Some(&next),
-                        mode,
-                        advanced_rules: advanced.as_ref(),
-                        page_size: config.page_size,
-                    };
-                    let (report, page) = tokio::join!(writer.flush(), source.fetch_page(request));
-                    prefetched = Some((Some(next.clone()), page));
-                    report
-                }
-                _ => writer.flush().await,
-            };
-            self.account(report)?;
-            self.cp.pages += 1;
-            if page.sync_cursor.is_some() {
-                self.cp.sync_cursor = page.sync_cursor;
-            }
-            match page.next {
-                Some(next) => self.cp.cursor = Some(next),
-                None => {
-                    self.cp.cursor = None;
-                    self.cp.phase = Phase::Delete;
-                }
-            }
-            self.checkpoint().await?;
+            listed = page.next.is_none();
+            cursor.clone_from(&page.next);
+            sink.end_page(PageMark {
+                ops_end: 0,
+                next: page.next,
+                sync_cursor: page.sync_cursor,
+                filtered: self.live.counters.filtered,
+                dropped: self.live.counters.dropped,
+            });
+            self.commit_acked_pages(&mut sink);
+            self.pump(&mut sink).await?;
             pages_this_slice += 1;
             slowest_page = slowest_page.max(started.elapsed());
             debug!(job_id = %self.job_id, pages = self.cp.pages, indexed = self.cp.counters.indexed, "page done");
         }
+        if self.cp.phase == Phase::Extract {
+            // The last page is listed: wait for every request, then record the end of the
+            // listing before deleting anything.
+            self.settle(&mut sink).await?;
+            debug_assert_eq!(self.cp.phase, Phase::Delete);
+            self.checkpoint().await?;
+        }
+        drop(sink);
 
         // The deletion phase: what this sync did not write is stale.
         let sweep = match self.job.job_type {
@@ -951,64 +963,125 @@ impl<'e> Run<'e> {
         Ok(())
     }
 
-    /// Pushes one operation; sends full requests as they fill up.
+    /// Pushes one operation; launches full requests as they fill up.
     async fn push(
         &mut self,
-        writer: &mut BulkWriter<String>,
+        sink: &mut Sink,
         op: impl FnOnce(&mut BulkWriter<String>) -> Result<bool, EsError>,
     ) -> Result<(), Stop> {
-        if op(writer)? {
-            let report = writer.flush_ready().await;
-            self.account(report)?;
+        let full = op(&mut sink.writer)?;
+        sink.pushed_one();
+        if full {
+            self.pump(sink).await?;
         }
         Ok(())
     }
 
-    /// Counts a flush's outcomes and charges failures to the error budget.
-    fn account(&mut self, report: BulkReport<String>) -> Result<(), Stop> {
+    /// Accounts the reports that came back, launches the full requests (waiting for the oldest
+    /// one while `max_in_flight` are out), and writes a checkpoint when one is due.
+    async fn pump(&mut self, sink: &mut Sink) -> Result<(), Stop> {
+        while let Some(report) = sink.finished() {
+            self.account(sink, report?)?;
+        }
+        while sink.has_ready() {
+            while !sink.has_room() {
+                if let Some(report) = sink.next_report().await {
+                    self.account(sink, report?)?;
+                }
+            }
+            sink.launch_ready();
+        }
+        if self.cp.pages != self.checkpointed_pages
+            && self.last_checkpoint.elapsed() >= self.engine.config.checkpoint_interval
+        {
+            self.checkpoint().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends everything buffered and waits for every answer: afterwards the checkpoint state
+    /// covers every page listed so far.
+    async fn settle(&mut self, sink: &mut Sink) -> Result<(), Stop> {
+        sink.writer.end_request();
+        self.pump(sink).await?;
+        while let Some(report) = sink.next_report().await {
+            self.account(sink, report?)?;
+        }
+        Ok(())
+    }
+
+    /// Counts a request's outcomes (in push order) and charges failures to the error budget;
+    /// pages whose operations are now all acknowledged become the checkpoint state.
+    fn account(&mut self, sink: &mut Sink, report: BulkReport<String>) -> Result<(), Stop> {
         if let Some(e) = report.request_error {
             // The whole request failed after the client's retries: Elasticsearch is not
-            // accepting writes. Nothing of this page is checkpointed; the slice is retried.
+            // accepting writes. Nothing after the last acknowledged page is checkpointed; the
+            // slice is retried.
             return Err(Stop::Es(e));
         }
         let budget = self.engine.config.error_budget;
         for item in &report.items {
+            sink.acked_one();
+            let live = &mut self.live;
             if item.is_success() {
                 match item.action {
                     BulkAction::Delete => {
                         if item.result == Some(es_client::WriteResult::Deleted) {
-                            self.cp.counters.deleted += 1;
+                            live.counters.deleted += 1;
                         }
                     }
                     BulkAction::Update => {}
                     _ => {
-                        self.cp.counters.indexed += 1;
-                        self.cp.counters.bytes_sent += item.source_bytes as u64;
+                        live.counters.indexed += 1;
+                        live.counters.bytes_sent += item.source_bytes as u64;
                     }
                 }
-                self.cp.budget.track_success();
-                continue;
+                live.budget.track_success();
+            } else if item.action == BulkAction::Update && item.status == 404 {
+                // A touch of a document that is not in the index: nothing to keep alive.
+            } else {
+                live.counters.errors += 1;
+                let detail = item
+                    .error
+                    .as_ref()
+                    .map(|e| format!("{}: {}", e.error_type, e.reason))
+                    .unwrap_or_else(|| format!("status {}", item.status));
+                let message = format!(
+                    "Failed to {} document '{}': {detail}",
+                    item.action.as_str(),
+                    item.key
+                );
+                if let Err(exceeded) = live.budget.track_error(&budget, message) {
+                    return Err(Stop::Failed(exceeded.0));
+                }
             }
-            // A touch of a document that is not in the index: nothing to keep alive.
-            if item.action == BulkAction::Update && item.status == 404 {
-                continue;
-            }
-            self.cp.counters.errors += 1;
-            let detail = item
-                .error
-                .as_ref()
-                .map(|e| format!("{}: {}", e.error_type, e.reason))
-                .unwrap_or_else(|| format!("status {}", item.status));
-            let message = format!(
-                "Failed to {} document '{}': {detail}",
-                item.action.as_str(),
-                item.key
-            );
-            if let Err(exceeded) = self.cp.budget.track_error(&budget, message) {
-                return Err(Stop::Failed(exceeded.0));
-            }
+            self.commit_acked_pages(sink);
         }
         Ok(())
+    }
+
+    /// Moves the checkpoint state past every page whose operations are all acknowledged. The
+    /// counters and error budget are exactly those of the operations up to that page.
+    fn commit_acked_pages(&mut self, sink: &mut Sink) {
+        while let Some(page) = sink.pop_acked_page() {
+            self.cp.counters = Counters {
+                filtered: page.filtered,
+                dropped: page.dropped,
+                ..self.live.counters
+            };
+            self.cp.budget.clone_from(&self.live.budget);
+            self.cp.pages += 1;
+            if page.sync_cursor.is_some() {
+                self.cp.sync_cursor = page.sync_cursor;
+            }
+            match page.next {
+                Some(next) => self.cp.cursor = Some(next),
+                None => {
+                    self.cp.cursor = None;
+                    self.cp.phase = Phase::Delete;
+                }
+            }
+        }
     }
 
     /// Re-reads the job every `check_interval`: cancelation, deletion, and whether it is still
@@ -1052,6 +1125,8 @@ impl<'e> Run<'e> {
             {
                 Ok(seq) => {
                     self.seq = seq;
+                    self.last_checkpoint = Instant::now();
+                    self.checkpointed_pages = self.cp.pages;
                     return Ok(());
                 }
                 Err(WriteError::Conflict) if tries < 3 => {

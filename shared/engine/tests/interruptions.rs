@@ -113,7 +113,11 @@ async fn interrupted_syncs_end_exactly_like_uninterrupted_ones() {
                 .faults()
                 .set_latency(Duration::from_micros(rng.random_range(0..3000)));
             // Every attempt is a new process: a new engine, so a new lease owner.
-            let worker = engine(&env, &data, config.clone());
+            // Checkpoints from every page to every 30 ms, one to five requests in flight.
+            let mut attempt = config.clone();
+            attempt.checkpoint_interval = Duration::from_millis(rng.random_range(0..30));
+            attempt.bulk_max_concurrency = rng.random_range(1..=5);
+            let worker = engine(&env, &data, attempt);
             let budget_ms = rng.random_range(1..80);
             let budget = Budget::for_duration(Duration::from_millis(budget_ms));
             let cut_after = Duration::from_millis(rng.random_range(0..120));

@@ -273,12 +273,12 @@ async fn basic_rules_exclude_documents_which_end_up_deleted() {
 #[tokio::test]
 async fn cancel_mid_sync_ends_canceled() {
     let env = start().await;
-    let data = data(300);
+    let data = data(3000);
     connector(&env, "c6", "search-c6").await;
     let mut config = test_config();
     config.page_size = 10;
     let engine = engine(&env, &data, config);
-    env.sim.faults().set_latency(Duration::from_millis(5));
+    env.sim.faults().set_latency(Duration::from_millis(20));
     let job = env
         .es
         .sync_jobs()
@@ -305,7 +305,7 @@ async fn cancel_mid_sync_ends_canceled() {
     let j = env.es.sync_jobs().get(&job).await.unwrap();
     assert_eq!(j.status, SyncStatus::Canceled);
     assert!(j.canceled_at.is_some() && j.completed_at.is_some());
-    assert!(j.indexed_document_count < 300);
+    assert!(j.indexed_document_count < 3000);
     let c = env.es.connectors().get("c6", false).await.unwrap();
     assert_eq!(c.last_sync_status, Some(SyncStatus::Canceled));
 }

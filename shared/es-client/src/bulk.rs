@@ -7,7 +7,8 @@
 //! Operations are grouped greedily into requests of at most `max_ops` operations and
 //! `max_bytes` bytes (a single larger operation is sent alone). `push_*` says when a full request
 //! is ready; [`BulkWriter::flush_ready`] sends the full requests and keeps the partial one,
-//! [`BulkWriter::flush`] sends everything.
+//! [`BulkWriter::flush`] sends everything, and [`BulkWriter::take_request`] hands a full request
+//! over as a [`BulkRequest`] to send on another task (several requests in flight).
 //!
 //! Failure handling:
 //! - whole requests are retried by the client on connection errors, timeouts, 429 and 5xx;
@@ -25,6 +26,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use reqwest::Method;
@@ -285,6 +287,10 @@ impl BulkSender for ClientSender<'_> {
 
 /// Buffers bulk operations and sends them in bounded requests. `K` is the caller's key for each
 /// operation (a document id, an index into its own table, `()`...), returned in the reports.
+///
+/// Full requests can be sent in place ([`BulkWriter::flush_ready`], [`BulkWriter::flush`]) or
+/// taken out with [`BulkWriter::take_request`] and sent on their own task, so that several are
+/// in flight while the caller keeps pushing.
 pub struct BulkWriter<K = ()> {
     client: EsClient,
     options: BulkOptions,
@@ -292,12 +298,22 @@ pub struct BulkWriter<K = ()> {
     buf: Vec<u8>,
     ops: Vec<PendingOp<K>>,
     /// Op indices where closed (full) requests end.
-    chunk_ends: Vec<usize>,
+    chunk_ends: VecDeque<usize>,
     open_start: usize,
     open_bytes: usize,
-    /// Reused request body buffer.
-    body: Vec<u8>,
-    totals: BulkTotals,
+    totals: Arc<Mutex<BulkTotals>>,
+}
+
+/// One request's operations, taken out of a [`BulkWriter`]: [`BulkRequest::send`] is a
+/// `'static` future that can run on its own task. Splits on 413 and item retries happen inside.
+pub struct BulkRequest<K> {
+    client: EsClient,
+    url: url::Url,
+    item_retry: RetryPolicy,
+    /// The operations' NDJSON, in order: the first attempt sends it as is.
+    buf: Bytes,
+    ops: Vec<PendingOp<K>>,
+    totals: Arc<Mutex<BulkTotals>>,
 }
 
 #[derive(Serialize)]
@@ -342,13 +358,12 @@ impl<K> BulkWriter<K> {
         BulkWriter {
             client,
             url,
-            buf: Vec::with_capacity(options.max_bytes.min(DEFAULT_MAX_BYTES) + 4096),
+            buf: Vec::new(),
             ops: Vec::with_capacity(options.max_ops.min(DEFAULT_MAX_OPS) + 1),
-            chunk_ends: Vec::new(),
+            chunk_ends: VecDeque::new(),
             open_start: 0,
             open_bytes: 0,
-            body: Vec::new(),
-            totals: BulkTotals::default(),
+            totals: Arc::default(),
             options,
         }
     }
@@ -459,7 +474,7 @@ impl<K> BulkWriter<K> {
         let len = end - start;
         // Start a new request when this operation does not fit in the open one.
         if self.ops.len() > self.open_start && self.open_bytes + len > self.options.max_bytes {
-            self.close_open_chunk();
+            self.end_request();
         }
         self.ops.push(PendingOp {
             key,
@@ -474,14 +489,16 @@ impl<K> BulkWriter<K> {
         if self.ops.len() - self.open_start >= self.options.max_ops
             || self.open_bytes >= self.options.max_bytes
         {
-            self.close_open_chunk();
+            self.end_request();
         }
         Ok(self.is_flush_due())
     }
 
-    fn close_open_chunk(&mut self) {
+    /// Closes the open request, even if it is not full: the operations pushed so far go in one
+    /// request, later ones in the next. No-op when nothing is open.
+    pub fn end_request(&mut self) {
         if self.ops.len() > self.open_start {
-            self.chunk_ends.push(self.ops.len());
+            self.chunk_ends.push_back(self.ops.len());
             self.open_start = self.ops.len();
             self.open_bytes = 0;
         }
@@ -497,14 +514,19 @@ impl<K> BulkWriter<K> {
         self.ops.len()
     }
 
+    /// Operations in the open (not yet full) request.
+    pub fn open_ops(&self) -> usize {
+        self.ops.len() - self.open_start
+    }
+
     /// Buffered NDJSON bytes.
     pub fn pending_bytes(&self) -> usize {
         self.buf.len()
     }
 
-    /// Totals over every flush so far.
+    /// Totals over every request sent so far, including those taken out of the writer.
     pub fn totals(&self) -> BulkTotals {
-        self.totals
+        *self.totals.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Drops every buffered operation without sending; returns their keys.
@@ -516,92 +538,135 @@ impl<K> BulkWriter<K> {
         self.ops.drain(..).map(|op| op.key).collect()
     }
 
+    /// Takes the oldest full request out of the buffer, to be sent by the caller.
+    pub fn take_request(&mut self) -> Option<BulkRequest<K>> {
+        let n = self.chunk_ends.pop_front()?;
+        let byte_end = self.ops[n - 1].end;
+        // The remainder (the open request) is usually small: move it to a fresh buffer sized
+        // like the request just taken, and hand the full buffer over without copying it.
+        let mut rest = Vec::with_capacity(byte_end.max(self.buf.len() - byte_end) + 1024);
+        rest.extend_from_slice(&self.buf[byte_end..]);
+        let mut taken = std::mem::replace(&mut self.buf, rest);
+        taken.truncate(byte_end);
+        let rest_ops = self.ops.split_off(n);
+        let taken_ops = std::mem::replace(&mut self.ops, rest_ops);
+        for op in &mut self.ops {
+            op.start -= byte_end;
+            op.end -= byte_end;
+        }
+        for end in &mut self.chunk_ends {
+            *end -= n;
+        }
+        self.open_start -= n;
+        Some(BulkRequest {
+            client: self.client.clone(),
+            url: self.url.clone(),
+            item_retry: self.options.item_retry,
+            buf: Bytes::from(taken),
+            ops: taken_ops,
+            totals: self.totals.clone(),
+        })
+    }
+
     /// Sends the full requests; a trailing partial request stays buffered.
     pub async fn flush_ready(&mut self) -> BulkReport<K> {
-        let ends = std::mem::take(&mut self.chunk_ends);
-        self.send_chunks(ends).await
+        let client = self.client.clone();
+        let url = self.url.clone();
+        self.send_taken(&mut ClientSender {
+            client: &client,
+            url: &url,
+        })
+        .await
     }
 
     /// Sends every buffered operation.
     pub async fn flush(&mut self) -> BulkReport<K> {
-        self.close_open_chunk();
-        let ends = std::mem::take(&mut self.chunk_ends);
-        self.send_chunks(ends).await
+        self.end_request();
+        self.flush_ready().await
     }
 
-    async fn send_chunks(&mut self, ends: Vec<usize>) -> BulkReport<K> {
+    /// Sends the full requests one after the other; after a request failure the rest are
+    /// reported as not sent.
+    async fn send_taken(&mut self, sender: &mut impl BulkSender) -> BulkReport<K> {
+        let mut report = BulkReport::default();
+        while let Some(request) = self.take_request() {
+            if report.request_error.is_some() {
+                let reason = not_sent_reason(&report);
+                report.merge(request.give_up(&reason));
+            } else {
+                report.merge(request.send_with(sender).await);
+            }
+        }
+        report
+    }
+}
+
+impl<K> BulkRequest<K> {
+    /// Operations in this request.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Sends the request (with 413 splits and item retries) and reports every operation.
+    pub async fn send(self) -> BulkReport<K> {
         let client = self.client.clone();
         let url = self.url.clone();
-        let mut sender = ClientSender {
+        self.send_with(&mut ClientSender {
             client: &client,
             url: &url,
-        };
-        self.send_chunks_with(ends, &mut sender).await
+        })
+        .await
     }
 
-    async fn send_chunks_with(
-        &mut self,
-        ends: Vec<usize>,
-        sender: &mut impl BulkSender,
-    ) -> BulkReport<K> {
+    /// Reports every operation as failed without sending them.
+    pub fn give_up(self, reason: &str) -> BulkReport<K> {
         let mut report = BulkReport::default();
-        let Some(&sent) = ends.last() else {
-            return report;
-        };
-        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(sent);
-        outcomes.resize_with(sent, || None);
-        let mut start = 0;
-        for end in ends {
-            if report.request_error.is_none() {
-                self.send_chunk(start, end, sender, &mut outcomes, &mut report)
-                    .await;
-            }
-            start = end;
-        }
-        // Hand the sent operations' keys back and drop their bytes.
-        let drained_to = self.ops.get(sent).map_or(self.buf.len(), |op| op.start);
-        report.items.reserve(sent);
-        for (op, outcome) in self.ops.drain(..sent).zip(outcomes) {
-            let outcome = outcome
-                .unwrap_or_else(|| Outcome::failure(0, "not_sent", not_sent_reason(&report)));
-            report.items.push(BulkItem {
-                key: op.key,
-                action: op.action,
-                generated_id: outcome.generated_id,
-                status: outcome.status,
-                result: outcome.result,
-                error: outcome.error,
-                attempts: op.attempts,
-                source_bytes: op.source_bytes,
-            });
-        }
-        self.buf.copy_within(drained_to.., 0);
-        self.buf.truncate(self.buf.len() - drained_to);
-        for op in &mut self.ops {
-            op.start -= drained_to;
-            op.end -= drained_to;
-        }
-        self.open_start -= sent;
-        self.totals.requests += u64::from(report.requests);
-        self.totals.bytes_sent += report.bytes_sent;
-        self.totals.succeeded += report.success_count() as u64;
-        self.totals.failed += report.failure_count() as u64;
-        self.totals.indexed += report.indexed_count();
-        self.totals.deleted += report.deleted_count();
-        self.totals.indexed_bytes += report.indexed_bytes();
+        report.items = self
+            .ops
+            .into_iter()
+            .map(|op| {
+                let outcome = Outcome::failure(0, "not_sent", reason.to_string());
+                op.into_item(outcome)
+            })
+            .collect();
         report
     }
 
-    /// Sends ops `[start, end)` as one request, then handles 413 splits and item retries.
-    async fn send_chunk(
+    async fn send_with(mut self, sender: &mut impl BulkSender) -> BulkReport<K> {
+        let mut report = BulkReport::default();
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(self.ops.len());
+        outcomes.resize_with(self.ops.len(), || None);
+        self.send_all(sender, &mut outcomes, &mut report).await;
+        report.items.reserve(self.ops.len());
+        for (op, outcome) in self.ops.into_iter().zip(outcomes) {
+            let outcome = outcome
+                .unwrap_or_else(|| Outcome::failure(0, "not_sent", not_sent_reason(&report)));
+            report.items.push(op.into_item(outcome));
+        }
+        let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        totals.requests += u64::from(report.requests);
+        totals.bytes_sent += report.bytes_sent;
+        totals.succeeded += report.success_count() as u64;
+        totals.failed += report.failure_count() as u64;
+        totals.indexed += report.indexed_count();
+        totals.deleted += report.deleted_count();
+        totals.indexed_bytes += report.indexed_bytes();
+        drop(totals);
+        report
+    }
+
+    /// Sends every operation as one request, then handles 413 splits and item retries.
+    async fn send_all(
         &mut self,
-        start: usize,
-        end: usize,
         sender: &mut impl BulkSender,
         outcomes: &mut [Option<Outcome>],
         report: &mut BulkReport<K>,
     ) {
-        let mut pending: Vec<usize> = (start..end).collect();
+        let mut pending: Vec<usize> = (0..self.ops.len()).collect();
         let mut retry_round = 0u32;
         loop {
             let mut retry: Vec<usize> = Vec::new();
@@ -610,16 +675,14 @@ impl<K> BulkWriter<K> {
                 if report.request_error.is_some() {
                     break;
                 }
-                let body = self.build_body(&batch);
+                let body = self.body(&batch);
                 let body_len = body.len() as u64;
                 for &i in &batch {
                     self.ops[i].attempts += 1;
                 }
                 report.requests += 1;
                 report.bytes_sent += body_len;
-                let answer = sender.send_bulk(body.clone()).await;
-                self.reclaim_body(body);
-                match answer {
+                match sender.send_bulk(body).await {
                     Ok(response) if response.is_success() => {
                         self.apply_items(&batch, &response.body, outcomes, &mut retry, report);
                     }
@@ -667,15 +730,15 @@ impl<K> BulkWriter<K> {
                 // Items waiting for a retry keep their last item error.
                 return;
             }
-            if retry.is_empty() || retry_round >= self.options.item_retry.max_retries {
+            if retry.is_empty() || retry_round >= self.item_retry.max_retries {
                 return;
             }
-            let delay = self.options.item_retry.backoff(retry_round);
+            let delay = self.item_retry.backoff(retry_round);
             retry_round += 1;
             tracing::warn!(
                 items = retry.len(),
                 retry = retry_round,
-                max_retries = self.options.item_retry.max_retries,
+                max_retries = self.item_retry.max_retries,
                 delay_ms = delay.as_millis() as u64,
                 "retrying rejected bulk items"
             );
@@ -686,23 +749,18 @@ impl<K> BulkWriter<K> {
         }
     }
 
-    fn build_body(&mut self, batch: &[usize]) -> Bytes {
-        let mut body = std::mem::take(&mut self.body);
+    /// The body for a subset of the operations: the whole buffer when it is all of them.
+    fn body(&self, batch: &[usize]) -> Bytes {
+        if batch.len() == self.ops.len() {
+            return self.buf.clone();
+        }
+        let mut body = Vec::new();
         build_body_into(
             &self.buf,
             batch.iter().map(|&i| (self.ops[i].start, self.ops[i].end)),
             &mut body,
         );
         Bytes::from(body)
-    }
-
-    /// Takes the body buffer back for the next request when nobody else holds it.
-    fn reclaim_body(&mut self, body: Bytes) {
-        if let Ok(body) = body.try_into_mut() {
-            let mut body: Vec<u8> = body.into();
-            body.clear();
-            self.body = body;
-        }
     }
 
     fn apply_items(
@@ -770,6 +828,21 @@ impl<K> BulkWriter<K> {
                 }
             };
             outcomes[i] = Some(outcome);
+        }
+    }
+}
+
+impl<K> PendingOp<K> {
+    fn into_item(self, outcome: Outcome) -> BulkItem<K> {
+        BulkItem {
+            key: self.key,
+            action: self.action,
+            generated_id: outcome.generated_id,
+            status: outcome.status,
+            result: outcome.result,
+            error: outcome.error,
+            attempts: self.attempts,
+            source_bytes: self.source_bytes,
         }
     }
 }
@@ -997,7 +1070,7 @@ mod tests {
         assert!(!w.push_delete("i", "1", 1).unwrap());
         assert!(!w.push_delete("i", "2", 2).unwrap());
         assert!(w.push_delete("i", "3", 3).unwrap());
-        assert_eq!(w.chunk_ends, vec![3]);
+        assert_eq!(w.chunk_ends, [3]);
         w.discard();
 
         // Each delete line is 33 bytes; 80 bytes fit two.
@@ -1008,7 +1081,7 @@ mod tests {
         assert!(!w.push_delete("i", "2", 2).unwrap());
         // The third does not fit: the first two form a full request.
         assert!(w.push_delete("i", "3", 3).unwrap());
-        assert_eq!(w.chunk_ends, vec![2]);
+        assert_eq!(w.chunk_ends, [2]);
         assert_eq!(w.open_start, 2);
         w.discard();
 
@@ -1016,7 +1089,7 @@ mod tests {
         let mut w: BulkWriter<u32> = client().bulk_writer(BulkOptions::default().max_bytes(10));
         assert!(w.push_delete("i", "1", 1).unwrap());
         assert!(w.push_delete("i", "2", 2).unwrap());
-        assert_eq!(w.chunk_ends, vec![1, 2]);
+        assert_eq!(w.chunk_ends, [1, 2]);
         w.discard();
     }
 
@@ -1102,10 +1175,9 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             if all {
-                w.close_open_chunk();
+                w.end_request();
             }
-            let ends = std::mem::take(&mut w.chunk_ends);
-            w.send_chunks_with(ends, script).await
+            w.send_taken(script).await
         })
     }
 
@@ -1265,6 +1337,43 @@ mod tests {
         );
         assert_eq!(w.totals().deleted, 6);
         assert_eq!(w.totals().requests, 3);
+    }
+
+    #[test]
+    fn taken_requests_are_sent_on_their_own() {
+        let mut w: BulkWriter<u32> = client().bulk_writer(BulkOptions::default().max_ops(2));
+        for n in 0..5u32 {
+            w.push_index("i", Some(&n.to_string()), &json!({"n": n}), n)
+                .unwrap();
+        }
+        let first = w.take_request().unwrap();
+        let second = w.take_request().unwrap();
+        assert!(w.take_request().is_none());
+        assert_eq!((first.len(), second.len(), w.open_ops()), (2, 2, 1));
+        // The open operation moved to the front of the writer's buffer.
+        assert_eq!(w.ops[0].start, 0);
+        assert_eq!(
+            text(&w),
+            "{\"index\":{\"_index\":\"i\",\"_id\":\"4\"}}\n{\"n\":4}\n"
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let mut script = Script::default();
+        script.plans.insert("3".into(), VecDeque::from([429]));
+        let (a, b) = rt.block_on(async {
+            let b = second.send_with(&mut script).await;
+            let a = first.send_with(&mut Script::default()).await;
+            (a, b)
+        });
+        assert_eq!(a.items.iter().map(|i| i.key).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(b.items.iter().map(|i| i.key).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(b.items[1].attempts, 2);
+        assert!(script.bodies[0].starts_with("{\"index\":{\"_index\":\"i\",\"_id\":\"2\"}}"));
+        assert_eq!(w.totals().indexed, 4);
+        assert_eq!(w.totals().requests, 3);
+        w.discard();
     }
 
     #[test]

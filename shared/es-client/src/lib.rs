@@ -25,8 +25,8 @@ pub mod tls;
 pub mod version;
 
 pub use bulk::{
-    BulkAction, BulkItem, BulkItemError, BulkOptions, BulkReport, BulkTotals, BulkWriter,
-    bytes_to_mib,
+    BulkAction, BulkItem, BulkItemError, BulkOptions, BulkReport, BulkRequest, BulkTotals,
+    BulkWriter, bytes_to_mib,
 };
 pub use client::EsClient;
 pub use config::{Auth, Compatibility, Endpoint, EsConfig, RetryPolicy, Tls, parse_cloud_id};
@@ -54,10 +54,14 @@ mod send_checks {
     use super::*;
 
     fn assert_send<T: Send>(_: T) {}
+    fn assert_static<T: Send + 'static>(_: T) {}
 
     fn futures_are_send(client: &EsClient, writer: &mut BulkWriter<String>) {
         assert_send(writer.flush());
         assert_send(writer.flush_ready());
+        if let Some(request) = writer.take_request() {
+            assert_static(request.send());
+        }
         assert_send(client.info());
         assert_send(client.search::<serde_json::Value>(
             "i",

@@ -154,6 +154,8 @@ pub struct BulkSettings {
     pub chunk_size: usize,
     pub chunk_max_mem_size: usize,
     pub concurrent_downloads: usize,
+    /// `_bulk` requests in flight at once.
+    pub max_concurrency: usize,
     pub max_retries: u32,
     pub retry_interval: u64,
     pub error_monitor: ErrorMonitorSettings,
@@ -163,7 +165,6 @@ pub struct BulkSettings {
     pub queue_refresh_interval: Option<Value>,
     pub queue_refresh_timeout: Option<Value>,
     pub max_text_document_size: Option<Value>,
-    pub max_concurrency: Option<Value>,
     pub display_every: Option<Value>,
     pub enable_operations_logging: Option<Value>,
 }
@@ -174,6 +175,7 @@ impl Default for BulkSettings {
             chunk_size: 500,
             chunk_max_mem_size: 3 * 1024 * 1024,
             concurrent_downloads: 10,
+            max_concurrency: 5,
             max_retries: 5,
             retry_interval: 10,
             error_monitor: ErrorMonitorSettings::default(),
@@ -182,7 +184,6 @@ impl Default for BulkSettings {
             queue_refresh_interval: None,
             queue_refresh_timeout: None,
             max_text_document_size: None,
-            max_concurrency: None,
             display_every: None,
             enable_operations_logging: None,
         }
@@ -419,6 +420,7 @@ impl ServiceConfig {
             bulk_max_ops: bulk.chunk_size.max(1),
             bulk_max_bytes: bulk.chunk_max_mem_size.max(1024),
             concurrent_downloads: bulk.concurrent_downloads.max(1),
+            bulk_max_concurrency: bulk.max_concurrency.max(1),
             error_budget: ErrorBudgetConfig {
                 enabled: m.enabled,
                 max_total_errors: m.max_total_errors,

@@ -1,0 +1,139 @@
+//! The write side of a slice: bulk requests with up to `max_in_flight` of them in flight, and
+//! the bookkeeping that says which source pages are fully acknowledged (only those may be
+//! checkpointed, so a resumed sync never skips a document nor counts one twice).
+
+use std::collections::VecDeque;
+
+use es_client::{BulkReport, BulkWriter, EsError};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+/// The end of one source page in the stream of bulk operations.
+#[derive(Debug)]
+pub(crate) struct PageMark {
+    /// Operations pushed up to and including this page.
+    pub ops_end: u64,
+    /// The source cursor after this page; `None` after the last page.
+    pub next: Option<Value>,
+    pub sync_cursor: Option<Value>,
+    /// Running totals of documents filtered out and dropped before reaching the writer.
+    pub filtered: u64,
+    pub dropped: u64,
+}
+
+pub(crate) struct Sink {
+    pub writer: BulkWriter<String>,
+    in_flight: VecDeque<JoinHandle<BulkReport<String>>>,
+    max_in_flight: usize,
+    pushed: u64,
+    acked: u64,
+    marks: VecDeque<PageMark>,
+}
+
+impl Sink {
+    pub fn new(writer: BulkWriter<String>, max_in_flight: usize) -> Self {
+        Sink {
+            writer,
+            in_flight: VecDeque::new(),
+            max_in_flight: max_in_flight.max(1),
+            pushed: 0,
+            acked: 0,
+            marks: VecDeque::new(),
+        }
+    }
+
+    /// Counts an operation the caller just pushed into [`Sink::writer`].
+    pub fn pushed_one(&mut self) {
+        self.pushed += 1;
+    }
+
+    /// Records the end of a page, and ends the open request if it is at least half full, so
+    /// requests tend to end on page boundaries without getting small.
+    pub fn end_page(&mut self, mut mark: PageMark) {
+        mark.ops_end = self.pushed;
+        self.marks.push_back(mark);
+        let options = self.writer.options();
+        if self.writer.open_ops() * 2 >= options.max_ops
+            || self.writer.pending_bytes() * 2 >= options.max_bytes
+        {
+            self.writer.end_request();
+        }
+    }
+
+    /// Counts one acknowledged operation (in push order).
+    pub fn acked_one(&mut self) {
+        self.acked += 1;
+    }
+
+    /// The oldest page whose operations are all acknowledged, if any.
+    pub fn pop_acked_page(&mut self) -> Option<PageMark> {
+        if self.marks.front()?.ops_end <= self.acked {
+            self.marks.pop_front()
+        } else {
+            None
+        }
+    }
+
+    /// Whether a full request waits to be launched.
+    pub fn has_ready(&self) -> bool {
+        self.writer.is_flush_due()
+    }
+
+    /// Whether another request may be launched now.
+    pub fn has_room(&self) -> bool {
+        self.in_flight.len() < self.max_in_flight
+    }
+
+    /// Starts the oldest full request on its own task.
+    pub fn launch_ready(&mut self) -> bool {
+        match self.writer.take_request() {
+            Some(request) => {
+                self.in_flight.push_back(tokio::spawn(request.send()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The oldest request's report if it has already arrived.
+    pub fn finished(&mut self) -> Option<Result<BulkReport<String>, EsError>> {
+        if self.in_flight.front()?.is_finished() {
+            self.in_flight.pop_front().map(|h| {
+                futures_util::FutureExt::now_or_never(h)
+                    .map(joined)
+                    .unwrap_or_else(|| Err(task_error("not finished")))
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Waits for the oldest request's report; `None` when nothing is in flight.
+    pub async fn next_report(&mut self) -> Option<Result<BulkReport<String>, EsError>> {
+        let handle = self.in_flight.pop_front()?;
+        Some(joined(handle.await))
+    }
+}
+
+fn joined(
+    r: Result<BulkReport<String>, tokio::task::JoinError>,
+) -> Result<BulkReport<String>, EsError> {
+    r.map_err(|e| task_error(&e.to_string()))
+}
+
+fn task_error(reason: &str) -> EsError {
+    EsError::Task {
+        task: "bulk request".into(),
+        reason: reason.into(),
+    }
+}
+
+impl Drop for Sink {
+    /// A slice that stops early (error, crash test, lost job) does not leave requests running.
+    fn drop(&mut self) {
+        for handle in &self.in_flight {
+            handle.abort();
+        }
+        self.writer.discard();
+    }
+}
