@@ -13,6 +13,9 @@ pub const MAX_ID_BYTES: usize = 512;
 /// ever held in memory. Kept in the index (the ingest pipeline does not remove it).
 pub const SYNC_STAMP_FIELD: &str = "_sync_job_id";
 
+/// Fields [`prepare`] adds to a source document: sources size their maps with room for them.
+pub const PREPARED_FIELDS: usize = 6;
+
 /// The reference's `hash_id`: hex MD5 of the id's text.
 pub fn hash_id(id: &str) -> String {
     hex::encode(Md5::digest(id.as_bytes()))
@@ -51,7 +54,8 @@ pub fn prepare(
     stamp: &str,
     now: Timestamp,
 ) -> Option<ContentDocument> {
-    let id = normalise_id(&fields.remove("_id")?)?;
+    // `shift_remove` keeps the other fields in their order, as Python's `dict.pop` does.
+    let id = normalise_id(&fields.shift_remove("_id")?)?;
     fields.insert("id".into(), Value::String(id.clone()));
     if !fields.contains_key("_timestamp") {
         fields.insert("_timestamp".into(), Value::String(now.to_rfc3339()));

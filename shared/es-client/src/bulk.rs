@@ -624,16 +624,14 @@ impl<K> BulkRequest<K> {
 
     /// Reports every operation as failed without sending them.
     pub fn give_up(self, reason: &str) -> BulkReport<K> {
-        let mut report = BulkReport::default();
-        report.items = self
-            .ops
-            .into_iter()
-            .map(|op| {
-                let outcome = Outcome::failure(0, "not_sent", reason.to_string());
-                op.into_item(outcome)
-            })
-            .collect();
-        report
+        BulkReport {
+            items: self
+                .ops
+                .into_iter()
+                .map(|op| op.into_item(Outcome::failure(0, "not_sent", reason.to_string())))
+                .collect(),
+            ..BulkReport::default()
+        }
     }
 
     async fn send_with(mut self, sender: &mut impl BulkSender) -> BulkReport<K> {

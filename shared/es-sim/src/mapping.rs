@@ -226,11 +226,8 @@ impl LeafMapping {
         sort_map(m)
     }
 
-    fn format(&self) -> Option<String> {
-        self.extra
-            .get("format")
-            .and_then(Value::as_str)
-            .map(String::from)
+    fn format(&self) -> Option<&str> {
+        self.extra.get("format").and_then(Value::as_str)
     }
 }
 
@@ -397,7 +394,7 @@ impl ObjectMapping {
                         return Some(Resolved {
                             source_path: here,
                             kind: FieldKind::of(&l.ty),
-                            format: l.format(),
+                            format: l.format().map(String::from),
                         });
                     }
                     let sub = rest.join(".");
@@ -405,7 +402,7 @@ impl ObjectMapping {
                         return Some(Resolved {
                             source_path: here,
                             kind: FieldKind::of(&s.ty),
-                            format: s.format(),
+                            format: s.format().map(String::from),
                         });
                     }
                 }
@@ -562,7 +559,7 @@ fn leaf_accepts(l: &LeafMapping, v: &Value) -> bool {
             }
             FieldKind::Date => match v {
                 Value::Number(_) => true,
-                Value::String(s) => datemath::parse_date(s, l.format().as_deref()).is_some(),
+                Value::String(s) => datemath::parse_date(s, l.format()).is_some(),
                 _ => false,
             },
             FieldKind::Keyword | FieldKind::Text => !v.is_object() || l.ty == "flattened",

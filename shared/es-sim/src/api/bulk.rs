@@ -127,19 +127,56 @@ fn token_name(v: &Value) -> &'static str {
 fn lines(body: &[u8]) -> Vec<(usize, &[u8])> {
     let mut out = Vec::with_capacity(body.len() / 64 + 1);
     let mut start = 0;
-    let mut n = 0;
-    for (i, b) in body.iter().enumerate() {
-        if *b == b'\n' {
-            n += 1;
-            let mut line = &body[start..i];
-            if line.last() == Some(&b'\r') {
-                line = &line[..line.len() - 1];
-            }
-            out.push((n, line));
-            start = i + 1;
+    for (n, i) in memchr::memchr_iter(b'\n', body).enumerate() {
+        let mut line = &body[start..i];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
         }
+        out.push((n + 1, line));
+        start = i + 1;
     }
     out
+}
+
+/// Parses a document source. An object is read into a map sized for `hint` fields (the size
+/// of the previous document of the request: bulk documents tend to share a shape), which
+/// spares growing it field by field; anything else is parsed as usual (and rejected later).
+fn parse_source(line: &[u8], hint: usize) -> serde_json::Result<Value> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+
+    struct Object(usize);
+
+    impl<'de> Visitor<'de> for Object {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+            let mut map = Map::with_capacity(self.0);
+            while let Some((k, v)) = access.next_entry::<String, Value>()? {
+                map.insert(k, v);
+            }
+            Ok(Value::Object(map))
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Object {
+        type Value = Value;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return serde_json::from_slice(line);
+    }
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let value = Object(hint).deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 /// The metadata of an action line.
@@ -317,6 +354,7 @@ fn parse_items(
     let mut items = Vec::with_capacity(all.len() / 2 + 1);
     // `BulkRequest#validate`: the validation errors of every item, in order.
     let mut invalid: Vec<String> = Vec::new();
+    let mut fields_hint = 0;
     let mut i = 0;
     while i < all.len() {
         let (line_no, line) = all[i];
@@ -389,8 +427,11 @@ fn parse_items(
                     crate::error::strip_position(&e)
                 ))),
             },
-            (_, Some(l)) => match serde_json::from_slice::<Value>(l) {
-                Ok(v @ Value::Object(_)) => Ok(Payload::Source(v)),
+            (_, Some(l)) => match parse_source(l, fields_hint) {
+                Ok(v @ Value::Object(_)) => {
+                    fields_hint = v.as_object().map_or(0, Map::len);
+                    Ok(Payload::Source(v))
+                }
                 Ok(_) => Err(EsError::document_parsing(
                     "[1:1] failed to parse: root of the document must be an object",
                 )),

@@ -689,7 +689,8 @@ struct Plan {
 impl Plan {
     fn document(&self, row: &Row, timestamp: &Json, flavor: Flavor) -> Map<String, Json> {
         let cell = |i: usize| row.as_ref(i).unwrap_or(&Value::NULL);
-        let mut fields = Map::with_capacity(self.names.len() + 3);
+        let mut fields =
+            Map::with_capacity(self.names.len() + 3 + connectors_engine::document::PREPARED_FIELDS);
         for (i, (name, info)) in self.names.iter().zip(&self.infos).enumerate() {
             fields.insert(name.clone(), decode::to_json(cell(i), info, flavor));
         }

@@ -672,7 +672,8 @@ impl Plan {
                 .map(|r| r.map(|r| r.0))
                 .map_err(|e| SourceError::Other(format!("reading column {i}: {e}")))
         };
-        let mut fields = Map::with_capacity(self.names.len() + 5);
+        let mut fields =
+            Map::with_capacity(self.names.len() + 5 + connectors_engine::document::PREPARED_FIELDS);
         for (i, (name, dec)) in self.names.iter().zip(&self.decs).enumerate() {
             let value = match cell(i)? {
                 None => Value::Null,
