@@ -207,6 +207,14 @@ async fn racing_schedulers_create_one_job() {
     assert_eq!(jobs_of(&sim, "race").await.len(), 6);
 }
 
+/// Small requests, one at a time, and a checkpoint after every page: a sync that is still
+/// running (with checkpoints to resume from) when the test stops its service.
+const SLOW_WRITES: [(&str, &str); 3] = [
+    ("ES_BULK_CHUNK_SIZE", "10"),
+    ("ES_BULK_MAX_CONCURRENCY", "1"),
+    ("CONNECTORS_CHECKPOINT_INTERVAL", "0"),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_service_resumes_the_job_from_its_checkpoint() {
     let sim = start_sim().await;
@@ -236,7 +244,7 @@ async fn a_killed_service_resumes_the_job_from_its_checkpoint() {
         .create("kill", JobType::Full, TriggerMethod::OnDemand)
         .await
         .unwrap();
-    let mut service = sim.spawn(&["--config", &config, "run"], &[]);
+    let mut service = sim.spawn(&["--config", &config, "run"], &SLOW_WRITES);
     loop {
         let j = sim.job(&job).await;
         if j.indexed_document_count >= 200 {
@@ -303,7 +311,7 @@ async fn a_stopped_service_suspends_and_resumes() {
         .await
         .unwrap();
     let env = [("CONNECTOR_IDS", "term"), ("CONNECTORS_IDLING", "1")];
-    let service = sim.spawn(&["run"], &env);
+    let service = sim.spawn(&["run"], &[&env[..], &SLOW_WRITES[..]].concat());
     loop {
         if sim.job(&job).await.indexed_document_count >= 100 {
             break;

@@ -237,6 +237,9 @@ pub struct ServiceSettings {
     /// Seconds a worker's lease on a job outlives its slice's deadline: how long a job whose
     /// worker died waits before another worker resumes it (this service's own key).
     pub lease_grace: u64,
+    /// Seconds between two checkpoint writes while a sync makes progress; 0 writes one after
+    /// every acknowledged page (this service's own key).
+    pub checkpoint_interval: u64,
     // Accepted, not used.
     pub preflight_max_attempts: Option<Value>,
     pub preflight_idle: Option<Value>,
@@ -261,6 +264,7 @@ impl Default for ServiceSettings {
             slice_seconds: 600,
             log_json: false,
             lease_grace: 60,
+            checkpoint_interval: 1,
             preflight_max_attempts: None,
             preflight_idle: None,
             max_errors: None,
@@ -284,6 +288,11 @@ const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("ES_VERIFY_CERTS", "elasticsearch.verify_certs"),
     ("ES_REQUEST_TIMEOUT_SECS", "elasticsearch.request_timeout"),
     ("ES_MAX_RETRIES", "elasticsearch.max_retries"),
+    ("ES_BULK_CHUNK_SIZE", "elasticsearch.bulk.chunk_size"),
+    (
+        "ES_BULK_MAX_CONCURRENCY",
+        "elasticsearch.bulk.max_concurrency",
+    ),
     ("CONNECTORS_IDLING", "service.idling"),
     ("CONNECTORS_HEARTBEAT", "service.heartbeat"),
     ("CONNECTORS_WORKER_MODE", "service.worker_mode"),
@@ -293,6 +302,10 @@ const ENV_OVERRIDES: &[(&str, &str)] = &[
         "service.max_concurrent_content_syncs",
     ),
     ("CONNECTORS_SLICE_SECONDS", "service.slice_seconds"),
+    (
+        "CONNECTORS_CHECKPOINT_INTERVAL",
+        "service.checkpoint_interval",
+    ),
     ("CONNECTORS_LOG_JSON", "service.log_json"),
     ("CONNECTOR_IDS", "connectors"),
 ];
@@ -430,6 +443,7 @@ impl ServiceConfig {
                 error_queue_size: m.error_queue_size,
             },
             lease_grace: Duration::from_secs(self.service.lease_grace),
+            checkpoint_interval: Duration::from_secs(self.service.checkpoint_interval),
             ..EngineConfig::default()
         };
         c.bulk_item_retry.max_retries = bulk.max_retries;
@@ -552,7 +566,10 @@ fn env_value(name: &str, key: &str, raw: &str) -> Result<Value, ConfigError> {
         | "service.idling"
         | "service.heartbeat"
         | "service.max_concurrent_content_syncs"
-        | "service.slice_seconds" => Value::from(
+        | "service.slice_seconds"
+        | "service.checkpoint_interval"
+        | "elasticsearch.bulk.chunk_size"
+        | "elasticsearch.bulk.max_concurrency" => Value::from(
             raw.trim()
                 .parse::<u64>()
                 .map_err(|_| bad("expected a whole number"))?,
@@ -624,6 +641,9 @@ sources:
             "CONNECTOR_IDS" => Some("a, b".to_string()),
             "MY_KEY" => Some("secret".to_string()),
             "CONNECTORS_SLICE_SECONDS" => Some("45".to_string()),
+            "ES_BULK_CHUNK_SIZE" => Some("20".to_string()),
+            "ES_BULK_MAX_CONCURRENCY" => Some("2".to_string()),
+            "CONNECTORS_CHECKPOINT_INTERVAL" => Some("0".to_string()),
             _ => None,
         };
         let c = ServiceConfig::from_parts("x", Some("elasticsearch:\n  api_key: ${MY_KEY}\n"), env)
@@ -632,6 +652,15 @@ sources:
         assert_eq!(c.elasticsearch.api_key.as_deref(), Some("secret"));
         assert_eq!(c.served().len(), 2);
         assert_eq!(c.service.slice_seconds, 45);
+        let engine = c.engine_config();
+        assert_eq!(
+            (
+                engine.bulk_max_ops,
+                engine.bulk_max_concurrency,
+                engine.checkpoint_interval
+            ),
+            (20, 2, Duration::ZERO)
+        );
         let bad = |name: &str| (name == "CONNECTORS_IDLING").then(|| "x".to_string());
         let e = ServiceConfig::from_parts("x", None, bad)
             .unwrap_err()

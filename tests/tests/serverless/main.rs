@@ -71,7 +71,7 @@ async fn stack(visibility: Duration, max_receive: u32, files: usize) -> Option<S
 }
 
 impl Stack {
-    /// The functions' environment: small slices and pages so that syncs take several
+    /// The functions' environment: small slices, pages and requests so that syncs take several
     /// invocations, and a short lease grace so that a dead worker's job is resumed quickly.
     fn env(&self, connectors: &str, extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
         let mut env: Vec<(&'static str, String)> = vec![
@@ -83,6 +83,11 @@ impl Stack {
             ("WORKER_PAGE_SIZE", "10".into()),
             ("WORKER_LEASE_GRACE_SECS", "1".into()),
             ("DEPLOYMENT_NAME", "test".into()),
+            // One request per page, one at a time, a checkpoint after each: the slow cadence
+            // that makes a sync of a few hundred files span several 1 s slices.
+            ("ES_BULK_CHUNK_SIZE", "10".into()),
+            ("ES_BULK_MAX_CONCURRENCY", "1".into()),
+            ("CONNECTORS_CHECKPOINT_INTERVAL", "0".into()),
         ];
         for (k, v) in extra {
             env.retain(|(name, _)| name != k);
@@ -699,6 +704,9 @@ async fn the_real_binaries_under_cargo_lambda_watch_complete_a_sync() {
             .env("CONNECTOR_IDS", "watched")
             .env("WORKER_TIME_BUDGET_SECS", "1")
             .env("WORKER_PAGE_SIZE", "10")
+            .env("ES_BULK_CHUNK_SIZE", "10")
+            .env("ES_BULK_MAX_CONCURRENCY", "1")
+            .env("CONNECTORS_CHECKPOINT_INTERVAL", "0")
             .env("DEPLOYMENT_NAME", "watch-test")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
