@@ -8,11 +8,9 @@ use es_client::{BulkReport, BulkWriter, EsError};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-/// The end of one source page in the stream of bulk operations.
+/// What the checkpoint records once every operation of a source page is acknowledged.
 #[derive(Debug)]
 pub(crate) struct PageMark {
-    /// Operations pushed up to and including this page.
-    pub ops_end: u64,
     /// The source cursor after this page; `None` after the last page.
     pub next: Option<Value>,
     pub sync_cursor: Option<Value>,
@@ -22,12 +20,14 @@ pub(crate) struct PageMark {
 }
 
 pub(crate) struct Sink {
-    pub writer: BulkWriter<String>,
+    writer: BulkWriter<String>,
     in_flight: VecDeque<JoinHandle<BulkReport<String>>>,
     max_in_flight: usize,
+    /// Operations pushed, and acknowledged, so far (acknowledgements come in push order).
     pushed: u64,
     acked: u64,
-    marks: VecDeque<PageMark>,
+    /// Each listed page, after the count of operations pushed up to and including it.
+    marks: VecDeque<(u64, PageMark)>,
 }
 
 impl Sink {
@@ -42,22 +42,31 @@ impl Sink {
         }
     }
 
-    /// Counts an operation the caller just pushed into [`Sink::writer`].
-    pub fn pushed_one(&mut self) {
+    /// Pushes one operation into the writer; says whether a full request is ready.
+    pub fn push(
+        &mut self,
+        op: impl FnOnce(&mut BulkWriter<String>) -> Result<bool, EsError>,
+    ) -> Result<bool, EsError> {
+        let full = op(&mut self.writer)?;
         self.pushed += 1;
+        Ok(full)
     }
 
     /// Records the end of a page, and ends the open request if it is at least half full, so
     /// requests tend to end on page boundaries without getting small.
-    pub fn end_page(&mut self, mut mark: PageMark) {
-        mark.ops_end = self.pushed;
-        self.marks.push_back(mark);
+    pub fn end_page(&mut self, mark: PageMark) {
+        self.marks.push_back((self.pushed, mark));
         let options = self.writer.options();
         if self.writer.open_ops() * 2 >= options.max_ops
-            || self.writer.pending_bytes() * 2 >= options.max_bytes
+            || self.writer.open_bytes() * 2 >= options.max_bytes
         {
             self.writer.end_request();
         }
+    }
+
+    /// Closes the open request so that the next launch sends it.
+    pub fn end_request(&mut self) {
+        self.writer.end_request();
     }
 
     /// Counts one acknowledged operation (in push order).
@@ -67,8 +76,8 @@ impl Sink {
 
     /// The oldest page whose operations are all acknowledged, if any.
     pub fn pop_acked_page(&mut self) -> Option<PageMark> {
-        if self.marks.front()?.ops_end <= self.acked {
-            self.marks.pop_front()
+        if self.marks.front()?.0 <= self.acked {
+            self.marks.pop_front().map(|(_, mark)| mark)
         } else {
             None
         }

@@ -781,7 +781,6 @@ impl<'e> Run<'e> {
             listed = page.next.is_none();
             cursor.clone_from(&page.next);
             sink.end_page(PageMark {
-                ops_end: 0,
                 next: page.next,
                 sync_cursor: page.sync_cursor,
                 filtered: self.live.counters.filtered,
@@ -969,9 +968,7 @@ impl<'e> Run<'e> {
         sink: &mut Sink,
         op: impl FnOnce(&mut BulkWriter<String>) -> Result<bool, EsError>,
     ) -> Result<(), Stop> {
-        let full = op(&mut sink.writer)?;
-        sink.pushed_one();
-        if full {
+        if sink.push(op)? {
             self.pump(sink).await?;
         }
         Ok(())
@@ -1002,7 +999,7 @@ impl<'e> Run<'e> {
     /// Sends everything buffered and waits for every answer: afterwards the checkpoint state
     /// covers every page listed so far.
     async fn settle(&mut self, sink: &mut Sink) -> Result<(), Stop> {
-        sink.writer.end_request();
+        sink.end_request();
         self.pump(sink).await?;
         while let Some(report) = sink.next_report().await {
             self.account(sink, report?)?;

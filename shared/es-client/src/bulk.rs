@@ -519,6 +519,11 @@ impl<K> BulkWriter<K> {
         self.ops.len() - self.open_start
     }
 
+    /// NDJSON bytes of the open request.
+    pub fn open_bytes(&self) -> usize {
+        self.open_bytes
+    }
+
     /// Buffered NDJSON bytes.
     pub fn pending_bytes(&self) -> usize {
         self.buf.len()
