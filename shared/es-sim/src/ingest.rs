@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use crate::doc_source::RawDoc;
 use crate::error::{EsError, EsResult};
 use crate::state::AppState;
 use crate::store::read;
@@ -97,6 +98,23 @@ fn collapse_whitespace(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Runs `search-default-ingestion` on a scanned document when all it has to do is drop the
+/// control fields (nothing to extract, no `body` to clean). Returns `false`, leaving the document
+/// as it was, when the pipeline needs the full tree: then use [`run`].
+pub fn run_raw(p: &Prepared, doc: &mut RawDoc<'_>) -> bool {
+    if !matches!(p, Prepared::SearchDefault) {
+        return false;
+    }
+    let truthy_text = |f: &str| matches!(doc.get(f), Some("true" | "\"true\""));
+    let extract = truthy_text("_extract_binary_content") && doc.get("_attachment").is_some();
+    let reduce = truthy_text("_reduce_whitespace") && doc.get("body").is_some();
+    if extract || reduce {
+        return false;
+    }
+    doc.remove_all(META_FIELDS);
+    true
+}
+
 /// Runs a pipeline on a document source.
 pub fn run(p: &Prepared, doc: &mut Value) {
     let Value::Object(m) = doc else { return };
@@ -121,7 +139,7 @@ pub fn run(p: &Prepared, doc: &mut Value) {
                 m.insert("body".into(), Value::String(reduced));
             }
             for f in META_FIELDS {
-                m.remove(*f);
+                m.shift_remove(*f);
             }
         }
         Prepared::Processors(procs) => {

@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod datemath;
+pub mod doc_source;
 pub mod error;
 pub mod faults;
 pub mod http;

@@ -2,8 +2,10 @@
 //! arrive, and consulted by queries to find a field's type. `dynamic: false` fields stay in
 //! `_source` but are not searchable.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::datemath;
@@ -426,6 +428,63 @@ impl ObjectMapping {
             changed |= self.apply_field(k, v, dynamic, "", &ctx)?;
         }
         Ok(changed)
+    }
+
+    /// [`apply_doc`](Self::apply_doc) for a document scanned one level deep. Scalars that a
+    /// mapped leaf plainly accepts are checked on their JSON text; anything else is parsed and
+    /// takes the general path.
+    pub fn apply_fields(
+        &mut self,
+        fields: &[(Cow<'_, str>, &RawValue)],
+        id: &str,
+    ) -> EsResult<bool> {
+        let dynamic = self.dynamic.unwrap_or(Dynamic::True);
+        let date_detection = self
+            .extra
+            .get("date_detection")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let ctx = DocCtx { id, date_detection };
+        let mut changed = false;
+        for (k, raw) in fields {
+            let text = raw.get();
+            if text == "null" || self.accepts_text(k, text) {
+                continue;
+            }
+            if !k.contains('.')
+                && !self.properties.contains_key(k.as_ref())
+                && matches!(dynamic, Dynamic::False | Dynamic::Runtime)
+            {
+                continue;
+            }
+            let v: Value = serde_json::from_str(text).map_err(|e| {
+                EsError::document_parsing(format!("failed to parse field [{k}]: {e}"))
+            })?;
+            changed |= self.apply_field(k, &v, dynamic, "", &ctx)?;
+        }
+        Ok(changed)
+    }
+
+    /// Whether the top-level leaf `name` certainly accepts the scalar JSON `text`.
+    fn accepts_text(&self, name: &str, text: &str) -> bool {
+        let Some(FieldMapping::Leaf(l)) = self.properties.get(name) else {
+            return false;
+        };
+        let first = text.as_bytes().first().copied().unwrap_or(b'{');
+        let number = first == b'-' || first.is_ascii_digit();
+        match FieldKind::of(&l.ty) {
+            FieldKind::Keyword | FieldKind::Text => first == b'"',
+            FieldKind::Long | FieldKind::Double => number,
+            FieldKind::Boolean => text == "true" || text == "false",
+            FieldKind::Date => {
+                number
+                    || (first == b'"'
+                        && !text.contains('\\')
+                        && datemath::parse_date(&text[1..text.len() - 1], l.format()).is_some())
+            }
+            FieldKind::Other => true,
+            FieldKind::Object => false,
+        }
     }
 
     fn apply_field(

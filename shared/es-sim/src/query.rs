@@ -771,6 +771,29 @@ impl CompiledQuery {
         Ok(CompiledQuery { root })
     }
 
+    /// Adds the source paths the query reads to `out`.
+    pub fn paths<'q>(&'q self, out: &mut Vec<&'q str>) {
+        fn walk<'q>(c: &'q Compiled, out: &mut Vec<&'q str>) {
+            match c {
+                Compiled::All(_) | Compiled::Nothing | Compiled::Ids(_) | Compiled::Index(_) => {}
+                Compiled::Field { path, .. } | Compiled::Exists(path) => out.push(path),
+                Compiled::Constant(inner, _) => walk(inner, out),
+                Compiled::Bool {
+                    must,
+                    filter,
+                    should,
+                    must_not,
+                    ..
+                } => {
+                    for q in must.iter().chain(filter).chain(should).chain(must_not) {
+                        walk(q, out);
+                    }
+                }
+            }
+        }
+        walk(&self.root, out);
+    }
+
     /// The score of a matching document, `None` when it does not match.
     pub fn score(&self, id: &str, index: &str, source: &Value) -> Option<f32> {
         eval(&self.root, id, index, source)
@@ -948,6 +971,15 @@ fn key_test(k: &Key, test: &Test, ci: bool) -> bool {
         Test::Pattern(re) => matches!(&k, Key::Str(s) if re.is_match(s)),
         Test::Tokens { .. } => false,
     }
+}
+
+/// Whether the top-level `key` of a source can hold values of one of `paths` (as the key
+/// itself or, for a dotted path, as the object or literal dotted key on its way).
+pub fn key_feeds_paths(key: &str, paths: &[&str]) -> bool {
+    paths.iter().any(|p| {
+        p.strip_prefix(key)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
 }
 
 /// Calls `f` with every value at a dotted path, looking through arrays and literal dotted keys.

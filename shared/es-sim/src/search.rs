@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{EsError, EsResult};
 use crate::http::Params;
 use crate::mapping::{FieldKind, ObjectMapping};
-use crate::query::{CompileCtx, CompiledQuery, Key, Query, doc_key, visit_values};
+use crate::query::{CompileCtx, CompiledQuery, Key, Query, doc_key, key_feeds_paths, visit_values};
 use crate::source_filter::SourceFilter;
 use crate::store::{Doc, DocMap, PRIMARY_TERM};
 
@@ -722,12 +722,30 @@ pub fn execute(
                 _ => None,
             });
         }
+        // Only the fields the query, post filter and sorts read are taken out of each source.
+        let mut paths: Vec<&str> = Vec::new();
+        compiled.paths(&mut paths);
+        if let Some(p) = &post {
+            p.paths(&mut paths);
+        }
+        for s in sorters.iter().flatten() {
+            if let FieldSorter::Mapped { path, .. } = s {
+                paths.push(path);
+            }
+        }
+        let keep = |k: &str| key_feeds_paths(k, &paths);
+        let whole = paths.iter().any(|p| p.is_empty() || p.contains('*'));
         for (id, doc) in t.docs.iter() {
-            let Some(score) = compiled.score(id, &t.name, &doc.source) else {
+            let source = if whole {
+                std::borrow::Cow::Borrowed(doc.source.value())
+            } else {
+                doc.source.project(&keep)
+            };
+            let Some(score) = compiled.score(id, &t.name, &source) else {
                 continue;
             };
             if let Some(p) = &post
-                && p.score(id, &t.name, &doc.source).is_none()
+                && p.score(id, &t.name, &source).is_none()
             {
                 continue;
             }
@@ -752,7 +770,7 @@ pub fn execute(
                         SortVal::Long(shard_doc(t.ordinal, doc.seq_no))
                     }
                     SortBy::Field(_) => match sorter {
-                        Some(s) => field_sortval(s, spec, &doc.source),
+                        Some(s) => field_sortval(s, spec, &source),
                         None => SortVal::Null,
                     },
                 });
@@ -842,7 +860,7 @@ pub fn render_hit(h: &Hit, req: &SearchRequest, show_score: bool, show_sort: boo
             Value::Null
         },
     );
-    if let Some(src) = req.source.apply(&h.doc.source) {
+    if let Some(src) = req.source.apply(h.doc.source.value()) {
         m.insert("_source".into(), src);
     }
     if show_sort {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use crate::doc_source::{RawDoc, Source};
 use crate::error::{EsError, EsResult};
 use crate::ids;
 use crate::mapping::ObjectMapping;
@@ -18,9 +19,15 @@ use crate::templates;
 /// One stored document version.
 #[derive(Debug)]
 pub struct Doc {
-    pub source: Value,
+    pub source: Source,
     pub version: i64,
     pub seq_no: i64,
+}
+
+/// A document to write: a tree (document APIs, updates) or scanned text (bulk).
+enum Incoming<'a> {
+    Tree(Value),
+    Raw(RawDoc<'a>),
 }
 
 /// Documents by id. Ids are hashed with FxHash: fast, and hash flooding is no concern here.
@@ -651,7 +658,7 @@ impl Index {
         Ok(())
     }
 
-    fn store(&mut self, id: Arc<str>, source: Value, version: i64) -> (i64, Arc<Doc>) {
+    fn store(&mut self, id: Arc<str>, source: Source, version: i64) -> (i64, Arc<Doc>) {
         let seq_no = self.next_seq_no;
         self.next_seq_no += 1;
         let doc = Arc::new(Doc {
@@ -683,6 +690,28 @@ impl Index {
         create: bool,
         cond: Cond,
     ) -> EsResult<WriteResult> {
+        self.write_doc(id, Incoming::Tree(source), create, cond)
+    }
+
+    /// Index (or create) a document received as JSON text (bulk): checked against the mapping
+    /// field by field and stored as text.
+    pub fn index_raw(
+        &mut self,
+        id: Arc<str>,
+        source: RawDoc<'_>,
+        create: bool,
+        cond: Cond,
+    ) -> EsResult<WriteResult> {
+        self.write_doc(id, Incoming::Raw(source), create, cond)
+    }
+
+    fn write_doc(
+        &mut self,
+        id: Arc<str>,
+        source: Incoming<'_>,
+        create: bool,
+        cond: Cond,
+    ) -> EsResult<WriteResult> {
         check_id(&id)?;
         let current = self.live.get(&id).cloned();
         if create && let Some(d) = &current {
@@ -696,7 +725,18 @@ impl Index {
             ));
         }
         self.check_cond(&id, cond, current.as_ref())?;
-        self.apply_mapping(&source, &id)?;
+        let source = match source {
+            Incoming::Tree(v) => {
+                self.apply_mapping(&v, &id)?;
+                Source::from(v)
+            }
+            Incoming::Raw(raw) => {
+                if self.mappings.apply_fields(&raw.fields, &id)? {
+                    self.mappings_snapshot = std::sync::OnceLock::new();
+                }
+                raw.into_source()
+            }
+        };
         let version = self.write_version(&id, cond, current.as_ref());
         let outcome = if current.is_some() {
             Outcome::Updated
@@ -774,7 +814,7 @@ impl Index {
             }
             self.apply_mapping(&source, id)?;
             let version = self.next_version(id, None);
-            let (seq_no, doc) = self.store(key.clone(), source, version);
+            let (seq_no, doc) = self.store(key.clone(), Source::from(source), version);
             return Ok(WriteResult {
                 id: key,
                 version,
@@ -784,7 +824,7 @@ impl Index {
             });
         };
         self.check_cas(id, cas, Some(&cur))?;
-        let mut source = cur.source.clone();
+        let mut source = cur.source.value().clone();
         if let Some(script) = &spec.script {
             if script.apply(&mut source)? == crate::script::Effect::Noop {
                 return Ok(WriteResult {
@@ -797,7 +837,7 @@ impl Index {
             }
         } else if let Some(d) = &spec.doc {
             merge_into(&mut source, d);
-            if spec.detect_noop && source == cur.source {
+            if spec.detect_noop && &source == cur.source.value() {
                 return Ok(WriteResult {
                     id: key,
                     version: cur.version,
@@ -809,7 +849,7 @@ impl Index {
         }
         self.apply_mapping(&source, id)?;
         let version = cur.version + 1;
-        let (seq_no, doc) = self.store(key.clone(), source, version);
+        let (seq_no, doc) = self.store(key.clone(), Source::from(source), version);
         Ok(WriteResult {
             id: key,
             version,
@@ -1261,7 +1301,7 @@ mod tests {
         let r = i.update_doc("1", &spec, None).unwrap();
         assert_eq!(r.outcome, Outcome::Updated);
         assert_eq!(
-            i.get("1").unwrap().source,
+            *i.get("1").unwrap().source.value(),
             json!({"a": {"b": 1, "c": [2]}, "d": 1})
         );
         let r = i.update_doc("1", &spec, None).unwrap();

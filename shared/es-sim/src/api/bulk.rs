@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api::docs::parse_update;
 use crate::api::{Refresh, refresh_param};
+use crate::doc_source::{RawDoc, ScanError};
 use crate::error::{EsError, EsResult};
 use crate::faults::injected_error;
 use crate::http::{Body, Req, Resp};
@@ -76,14 +77,17 @@ impl Op {
 }
 
 #[derive(Debug)]
-enum Payload {
+enum Payload<'a> {
+    /// A document source, scanned but not parsed.
+    Raw(RawDoc<'a>),
+    /// A document source a pipeline rewrote as a tree.
     Source(Value),
     Update(Box<UpdateSpec>, Option<SourceFilter>),
     Delete,
 }
 
 #[derive(Debug)]
-struct Item {
+struct Item<'a> {
     op: Op,
     index: String,
     id: Option<String>,
@@ -91,7 +95,7 @@ struct Item {
     pipeline: Option<String>,
     require_alias: bool,
     /// A problem found while parsing this item only.
-    payload: Result<Payload, EsError>,
+    payload: Result<Payload<'a>, EsError>,
 }
 
 enum ItemResult {
@@ -136,47 +140,6 @@ fn lines(body: &[u8]) -> Vec<(usize, &[u8])> {
         start = i + 1;
     }
     out
-}
-
-/// Parses a document source. An object is read into a map sized for `hint` fields (the size
-/// of the previous document of the request: bulk documents tend to share a shape), which
-/// spares growing it field by field; anything else is parsed as usual (and rejected later).
-fn parse_source(line: &[u8], hint: usize) -> serde_json::Result<Value> {
-    use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
-
-    struct Object(usize);
-
-    impl<'de> Visitor<'de> for Object {
-        type Value = Value;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-            let mut map = Map::with_capacity(self.0);
-            while let Some((k, v)) = access.next_entry::<String, Value>()? {
-                map.insert(k, v);
-            }
-            Ok(Value::Object(map))
-        }
-    }
-
-    impl<'de> DeserializeSeed<'de> for Object {
-        type Value = Value;
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-            d.deserialize_map(self)
-        }
-    }
-
-    if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return serde_json::from_slice(line);
-    }
-    let mut de = serde_json::Deserializer::from_slice(line);
-    let value = Object(hint).deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
 }
 
 /// The metadata of an action line.
@@ -344,12 +307,12 @@ fn meta_string(v: &Value) -> Option<String> {
 
 /// Parses the NDJSON body into items. Request-level problems are errors; item-level ones are
 /// kept in the item.
-fn parse_items(
-    body: &[u8],
+fn parse_items<'a>(
+    body: &'a [u8],
     default_index: Option<&str>,
     default_pipeline: Option<&str>,
     require_alias: bool,
-) -> EsResult<Vec<Item>> {
+) -> EsResult<Vec<Item<'a>>> {
     let all = lines(body);
     let mut items = Vec::with_capacity(all.len() / 2 + 1);
     // `BulkRequest#validate`: the validation errors of every item, in order.
@@ -427,15 +390,15 @@ fn parse_items(
                     crate::error::strip_position(&e)
                 ))),
             },
-            (_, Some(l)) => match parse_source(l, fields_hint) {
-                Ok(v @ Value::Object(_)) => {
-                    fields_hint = v.as_object().map_or(0, Map::len);
-                    Ok(Payload::Source(v))
+            (_, Some(l)) => match RawDoc::scan(l, fields_hint) {
+                Ok(doc) => {
+                    fields_hint = doc.fields.len();
+                    Ok(Payload::Raw(doc))
                 }
-                Ok(_) => Err(EsError::document_parsing(
+                Err(ScanError::NotAnObject) => Err(EsError::document_parsing(
                     "[1:1] failed to parse: root of the document must be an object",
                 )),
-                Err(e) => Err(EsError::document_parsing(format!(
+                Err(ScanError::Json(e)) => Err(EsError::document_parsing(format!(
                     "[1:{}] failed to parse: {}",
                     e.column(),
                     crate::error::strip_position(&e)
@@ -617,10 +580,14 @@ pub fn bulk(state: &AppState, default_index: Option<&str>, req: &Req) -> EsResul
                         continue;
                     }
                     Ok(Some(pl)) => {
-                        if let Ok(Payload::Source(src)) = &mut item.payload {
-                            ingest::run(&pl, src);
-                            ingest_ran = true;
+                        if let Ok(Payload::Raw(doc)) = &mut item.payload
+                            && !ingest::run_raw(&pl, doc)
+                        {
+                            let mut src = doc.to_value();
+                            ingest::run(&pl, &mut src);
+                            item.payload = Ok(Payload::Source(src));
                         }
+                        ingest_ran = true;
                     }
                     Ok(None) => {}
                 }
@@ -645,6 +612,14 @@ pub fn bulk(state: &AppState, default_index: Option<&str>, req: &Req) -> EsResul
                 };
                 let id = item.id.clone().unwrap_or_default();
                 let outcome = match item.payload {
+                    Ok(Payload::Raw(doc)) => g
+                        .index_raw(
+                            Arc::from(id.as_str()),
+                            doc,
+                            item.op == Op::Create,
+                            item.cond,
+                        )
+                        .map(|r| (r, None)),
                     Ok(Payload::Source(src)) => g
                         .index_doc(
                             Arc::from(id.as_str()),
@@ -662,7 +637,7 @@ pub fn bulk(state: &AppState, default_index: Option<&str>, req: &Req) -> EsResul
                                     m.insert("_seq_no".into(), json!(d.seq_no));
                                     m.insert("_primary_term".into(), json!(PRIMARY_TERM));
                                     m.insert("found".into(), json!(true));
-                                    if let Some(s) = f.apply(&d.source) {
+                                    if let Some(s) = f.apply(d.source.value()) {
                                         m.insert("_source".into(), s);
                                     }
                                     Value::Object(m)

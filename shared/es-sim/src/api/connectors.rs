@@ -32,7 +32,7 @@ pub(crate) fn ensure(state: &AppState, concrete: &str) -> EsResult<Arc<RwLock<In
 
 /// A document's source, real-time.
 pub(crate) fn get_source(idx: &Arc<RwLock<Index>>, id: &str) -> Option<Value> {
-    read(idx).get(id).map(|d| d.source.clone())
+    read(idx).get(id).map(|d| d.source.value().clone())
 }
 
 /// Indexes (replaces) a document and refreshes. Returns the id and the outcome.
@@ -97,7 +97,7 @@ pub(crate) fn search_docs(
         .hits
         .into_iter()
         .skip(req.from)
-        .map(|h| (h.id.to_string(), h.doc.source.clone()))
+        .map(|h| (h.id.to_string(), h.doc.source.value().clone()))
         .collect();
     Ok(Some((m.total, docs)))
 }

@@ -201,7 +201,7 @@ pub fn get(state: &AppState, index: &str, id: &str, req: &Req) -> EsResult<Resp>
             m.insert("_seq_no".into(), json!(d.seq_no));
             m.insert("_primary_term".into(), json!(PRIMARY_TERM));
             m.insert("found".into(), json!(true));
-            if let Some(src) = source_filter(&req.params).apply(&d.source) {
+            if let Some(src) = source_filter(&req.params).apply(d.source.value()) {
                 m.insert("_source".into(), src);
             }
             Ok(Resp::ok(Value::Object(m)))
@@ -225,7 +225,7 @@ pub fn get_source(state: &AppState, index: &str, id: &str, req: &Req) -> EsResul
         }
         Some(d) => Ok(Resp::ok(
             source_filter(&req.params)
-                .apply(&d.source)
+                .apply(d.source.value())
                 .unwrap_or(Value::Null),
         )),
     }
@@ -332,7 +332,7 @@ pub fn update(state: &AppState, index: &str, id: &str, req: &Req) -> EsResult<Re
             get.insert("_seq_no".into(), json!(doc.seq_no));
             get.insert("_primary_term".into(), json!(PRIMARY_TERM));
             get.insert("found".into(), json!(true));
-            if let Some(src) = f.apply(&doc.source) {
+            if let Some(src) = f.apply(doc.source.value()) {
                 get.insert("_source".into(), src);
             }
             b.insert("get".into(), Value::Object(get));
@@ -400,7 +400,7 @@ pub fn mget(state: &AppState, index: Option<&str>, req: &Req) -> EsResult<Resp> 
                         m.insert("_primary_term".into(), json!(PRIMARY_TERM));
                         m.insert("found".into(), json!(true));
                         let filter = f.as_ref().unwrap_or(&default_filter);
-                        if let Some(src) = filter.apply(&d.source) {
+                        if let Some(src) = filter.apply(d.source.value()) {
                             m.insert("_source".into(), src);
                         }
                         docs.push(Value::Object(m));
