@@ -413,16 +413,23 @@ impl ObjectMapping {
         None
     }
 
-    /// Checks a document against the mapping and adds dynamic fields. Returns whether the mapping
-    /// changed.
-    pub fn apply_doc(&mut self, doc: &Map<String, Value>, id: &str) -> EsResult<bool> {
-        let dynamic = self.dynamic.unwrap_or(Dynamic::True);
+    /// The root's `dynamic` and the per-document context of a check.
+    fn root_ctx<'a>(&self, id: &'a str) -> (Dynamic, DocCtx<'a>) {
         let date_detection = self
             .extra
             .get("date_detection")
             .and_then(Value::as_bool)
             .unwrap_or(true);
-        let ctx = DocCtx { id, date_detection };
+        (
+            self.dynamic.unwrap_or(Dynamic::True),
+            DocCtx { id, date_detection },
+        )
+    }
+
+    /// Checks a document against the mapping and adds dynamic fields. Returns whether the mapping
+    /// changed.
+    pub fn apply_doc(&mut self, doc: &Map<String, Value>, id: &str) -> EsResult<bool> {
+        let (dynamic, ctx) = self.root_ctx(id);
         let mut changed = false;
         for (k, v) in doc {
             changed |= self.apply_field(k, v, dynamic, "", &ctx)?;
@@ -438,13 +445,7 @@ impl ObjectMapping {
         fields: &[(Cow<'_, str>, &RawValue)],
         id: &str,
     ) -> EsResult<bool> {
-        let dynamic = self.dynamic.unwrap_or(Dynamic::True);
-        let date_detection = self
-            .extra
-            .get("date_detection")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        let ctx = DocCtx { id, date_detection };
+        let (dynamic, ctx) = self.root_ctx(id);
         let mut changed = false;
         for (k, raw) in fields {
             let text = raw.get();

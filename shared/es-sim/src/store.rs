@@ -24,10 +24,17 @@ pub struct Doc {
     pub seq_no: i64,
 }
 
-/// A document to write: a tree (document APIs, updates) or scanned text (bulk).
-enum Incoming<'a> {
+/// A document to write: a tree (document APIs, updates, pipelines) or scanned text (bulk).
+#[derive(Debug)]
+pub enum Incoming<'a> {
     Tree(Value),
     Raw(RawDoc<'a>),
+}
+
+impl From<Value> for Incoming<'_> {
+    fn from(v: Value) -> Self {
+        Incoming::Tree(v)
+    }
 }
 
 /// Documents by id. Ids are hashed with FxHash: fast, and hash flooding is no concern here.
@@ -682,36 +689,16 @@ impl Index {
         }
     }
 
-    /// Index (or create, when `create`) a document.
-    pub fn index_doc(
+    /// Index (or create, when `create`) a document: a tree, or JSON text scanned by `_bulk`
+    /// (checked against the mapping field by field and stored as text).
+    pub fn index_doc<'a>(
         &mut self,
         id: Arc<str>,
-        source: Value,
+        source: impl Into<Incoming<'a>>,
         create: bool,
         cond: Cond,
     ) -> EsResult<WriteResult> {
-        self.write_doc(id, Incoming::Tree(source), create, cond)
-    }
-
-    /// Index (or create) a document received as JSON text (bulk): checked against the mapping
-    /// field by field and stored as text.
-    pub fn index_raw(
-        &mut self,
-        id: Arc<str>,
-        source: RawDoc<'_>,
-        create: bool,
-        cond: Cond,
-    ) -> EsResult<WriteResult> {
-        self.write_doc(id, Incoming::Raw(source), create, cond)
-    }
-
-    fn write_doc(
-        &mut self,
-        id: Arc<str>,
-        source: Incoming<'_>,
-        create: bool,
-        cond: Cond,
-    ) -> EsResult<WriteResult> {
+        let source = source.into();
         check_id(&id)?;
         let current = self.live.get(&id).cloned();
         if create && let Some(d) = &current {

@@ -22,8 +22,8 @@ use crate::ingest::{self, Prepared};
 use crate::source_filter::SourceFilter;
 use crate::state::AppState;
 use crate::store::{
-    Cond, Index, Outcome, PRIMARY_TERM, UpdateSpec, VersionType, WriteKind, WriteResult, read,
-    write, write_cond,
+    Cond, Incoming, Index, Outcome, PRIMARY_TERM, UpdateSpec, VersionType, WriteKind, WriteResult,
+    read, write, write_cond,
 };
 
 /// A resolved target index of a bulk request.
@@ -78,10 +78,8 @@ impl Op {
 
 #[derive(Debug)]
 enum Payload<'a> {
-    /// A document source, scanned but not parsed.
-    Raw(RawDoc<'a>),
-    /// A document source a pipeline rewrote as a tree.
-    Source(Value),
+    /// A document source: scanned text, or a tree once a pipeline needed one.
+    Source(Incoming<'a>),
     Update(Box<UpdateSpec>, Option<SourceFilter>),
     Delete,
 }
@@ -393,7 +391,7 @@ fn parse_items<'a>(
             (_, Some(l)) => match RawDoc::scan(l, fields_hint) {
                 Ok(doc) => {
                     fields_hint = doc.fields.len();
-                    Ok(Payload::Raw(doc))
+                    Ok(Payload::Source(Incoming::Raw(doc)))
                 }
                 Err(ScanError::NotAnObject) => Err(EsError::document_parsing(
                     "[1:1] failed to parse: root of the document must be an object",
@@ -580,12 +578,12 @@ pub fn bulk(state: &AppState, default_index: Option<&str>, req: &Req) -> EsResul
                         continue;
                     }
                     Ok(Some(pl)) => {
-                        if let Ok(Payload::Raw(doc)) = &mut item.payload
+                        if let Ok(Payload::Source(Incoming::Raw(doc))) = &mut item.payload
                             && !ingest::run_raw(&pl, doc)
                         {
                             let mut src = doc.to_value();
                             ingest::run(&pl, &mut src);
-                            item.payload = Ok(Payload::Source(src));
+                            item.payload = Ok(Payload::Source(Incoming::Tree(src)));
                         }
                         ingest_ran = true;
                     }
@@ -612,14 +610,6 @@ pub fn bulk(state: &AppState, default_index: Option<&str>, req: &Req) -> EsResul
                 };
                 let id = item.id.clone().unwrap_or_default();
                 let outcome = match item.payload {
-                    Ok(Payload::Raw(doc)) => g
-                        .index_raw(
-                            Arc::from(id.as_str()),
-                            doc,
-                            item.op == Op::Create,
-                            item.cond,
-                        )
-                        .map(|r| (r, None)),
                     Ok(Payload::Source(src)) => g
                         .index_doc(
                             Arc::from(id.as_str()),
