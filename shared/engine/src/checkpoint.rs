@@ -11,7 +11,7 @@ use crate::error_budget::ErrorBudget;
 /// Key of the checkpoint inside the job's `metadata`.
 pub const METADATA_KEY: &str = "checkpoint";
 /// Bumped when the layout changes incompatibly; an unknown version restarts the job's listing.
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 
 /// Where a sync stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,9 +68,9 @@ pub struct Checkpoint {
     pub sync_cursor: Option<Value>,
     pub counters: Counters,
     pub budget: ErrorBudget,
-    /// Delete phase: how many stale documents were found before deleting them, so a resumed
-    /// deletion reports the same count.
-    pub stale: Option<u64>,
+    /// Delete phase: how many documents the index held before stale ones were deleted. The
+    /// count afterwards gives how many went, also when a deletion was cut short and resumed.
+    pub before_delete: Option<u64>,
     pub lease: Option<Lease>,
 }
 
@@ -85,7 +85,7 @@ impl Checkpoint {
             sync_cursor: None,
             counters: Counters::default(),
             budget: ErrorBudget::default(),
-            stale: None,
+            before_delete: None,
             lease: None,
         }
     }

@@ -2,6 +2,8 @@
 //! when longer than 512 bytes), `id`, `_timestamp`, the pipeline flags, and the sync stamp.
 
 use connectors_protocol::{Pipeline, Timestamp};
+
+use crate::source::JsonDocument;
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
@@ -13,8 +15,15 @@ pub const MAX_ID_BYTES: usize = 512;
 /// ever held in memory. Kept in the index (the ingest pipeline does not remove it).
 pub const SYNC_STAMP_FIELD: &str = "_sync_job_id";
 
-/// Fields [`prepare`] adds to a source document: sources size their maps with room for them.
-pub const PREPARED_FIELDS: usize = 6;
+/// The fields [`prepare`] sets, replacing a source's field of the same name (`_timestamp` only
+/// when the source has none).
+pub const ADDED_FIELDS: [&str; 5] = [
+    "id",
+    "_extract_binary_content",
+    "_reduce_whitespace",
+    "_run_ml_inference",
+    SYNC_STAMP_FIELD,
+];
 
 /// The reference's `hash_id`: hex MD5 of the id's text.
 pub fn hash_id(id: &str) -> String {
@@ -23,19 +32,23 @@ pub fn hash_id(id: &str) -> String {
 
 /// The id as the reference stringifies it, hashed when too long.
 pub fn normalise_id(raw: &Value) -> Option<String> {
-    let id = match raw {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Null => return None,
-        other => other.to_string(),
-    };
+    match raw {
+        Value::String(s) => normalise_id_text(s),
+        Value::Number(n) => normalise_id_text(&n.to_string()),
+        Value::Null => None,
+        other => normalise_id_text(&other.to_string()),
+    }
+}
+
+/// [`normalise_id`] of an id that is already text.
+pub fn normalise_id_text(id: &str) -> Option<String> {
     if id.is_empty() {
         return None;
     }
     Some(if id.len() > MAX_ID_BYTES {
-        hash_id(&id)
+        hash_id(id)
     } else {
-        id
+        id.to_string()
     })
 }
 
@@ -76,6 +89,49 @@ pub fn prepare(
     Some(ContentDocument { id, source: fields })
 }
 
+/// [`prepare`] for documents a source wrote as JSON: what it appends is encoded once per page,
+/// and each document is copied into the bulk request as it is.
+pub struct JsonAppendix {
+    /// `,"_timestamp":"..."`, for documents without one.
+    timestamp: String,
+    /// The pipeline flags and the sync stamp, then the closing brace.
+    tail: String,
+}
+
+impl JsonAppendix {
+    pub fn new(pipeline: &Pipeline, stamp: &str, now: Timestamp) -> Self {
+        let json = |v: Value| v.to_string();
+        JsonAppendix {
+            timestamp: format!(",\"_timestamp\":{}", json(Value::String(now.to_rfc3339()))),
+            tail: format!(
+                ",\"_extract_binary_content\":{},\"_reduce_whitespace\":{},\"_run_ml_inference\":{},{}:{}}}",
+                pipeline.extract_binary_content,
+                pipeline.reduce_whitespace,
+                pipeline.run_ml_inference,
+                json(Value::String(SYNC_STAMP_FIELD.into())),
+                json(Value::String(stamp.into())),
+            ),
+        }
+    }
+
+    /// Writes the content document of `doc`, whose normalised id is `id`: the same JSON text
+    /// as serializing [`prepare`]'s result for the equivalent map.
+    pub fn write(&self, doc: &JsonDocument, id: &str, out: &mut Vec<u8>) {
+        out.push(b'{');
+        out.extend_from_slice(doc.members());
+        if !doc.members().is_empty() {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"id\":");
+        // Writing a string into a vector cannot fail.
+        let _ = serde_json::to_writer(&mut *out, id);
+        if !doc.has_timestamp() {
+            out.extend_from_slice(self.timestamp.as_bytes());
+        }
+        out.extend_from_slice(self.tail.as_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +152,65 @@ mod tests {
                    "_extract_binary_content": true, "_reduce_whitespace": true,
                    "_run_ml_inference": true, "_sync_job_id": "job-1"})
         );
+    }
+
+    #[test]
+    fn json_documents_are_written_as_prepare_serializes_maps() {
+        use crate::source::{JsonFields, json_key};
+        let now = Timestamp::parse("2024-01-01T00:00:00Z").unwrap();
+        let pipeline = Pipeline {
+            reduce_whitespace: false,
+            ..Pipeline::default()
+        };
+        let appendix = JsonAppendix::new(&pipeline, "job-\"1\"", now);
+        for with_timestamp in [false, true] {
+            let mut fields = JsonFields::default();
+            fields.field(&json_key("tïtle \"x\""), "a\nb").unwrap();
+            fields.field(&json_key("n"), &1.5).unwrap();
+            fields
+                .key(&json_key("raw"))
+                .extend_from_slice(b"[1,{\"a\":null}]");
+            if with_timestamp {
+                fields.timestamp(b"\"2023-05-06T07:08:09+00:00\"");
+            }
+            fields.field(&json_key("last"), &Value::Null).unwrap();
+            let doc = fields.finish("x".repeat(600));
+            let map = doc.to_document().unwrap().fields;
+            assert_eq!(map.len(), 5 + usize::from(with_timestamp));
+            let expected = prepare(map, &pipeline, "job-\"1\"", now).unwrap();
+            let id = normalise_id_text(&doc.id).unwrap();
+            assert_eq!(id, expected.id);
+            let mut out = Vec::new();
+            appendix.write(&doc, &id, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&expected.source).unwrap()
+            );
+        }
+        assert!(JsonFields::names_are_safe(["a", "b", "_timestamp"]));
+        for unsafe_names in [&["a", "a"][..], &["id"], &["_id"], &["_sync_job_id", "x"]] {
+            assert!(!JsonFields::names_are_safe(unsafe_names.iter().copied()));
+        }
+        // A repeated name keeps its first position and last value, as the map path does.
+        let mut fields = JsonFields::default();
+        fields.field(&json_key("id"), &1).unwrap();
+        fields.field(&json_key("a"), &2).unwrap();
+        fields.field(&json_key("a"), &3).unwrap();
+        let item = fields.finish("k".into()).into_item(false).unwrap();
+        let crate::source::SourceItem::Upsert(doc) = item else {
+            panic!("{item:?}")
+        };
+        let prepared = prepare(doc.fields, &pipeline, "j", now).unwrap();
+        assert_eq!(
+            serde_json::to_string(&prepared.source).unwrap(),
+            r#"{"id":"k","a":3,"_timestamp":"2024-01-01T00:00:00.000000Z","_extract_binary_content":true,"_reduce_whitespace":false,"_run_ml_inference":true,"_sync_job_id":"j"}"#
+        );
+
+        let mut out = Vec::new();
+        appendix.write(&JsonFields::default().finish("7".into()), "7", &mut out);
+        let value: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["id"], "7");
+        assert_eq!(value["_timestamp"], "2024-01-01T00:00:00.000000Z");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
 use crate::checkpoint::{Checkpoint, Counters, Lease, METADATA_KEY, Phase};
-use crate::document::{SYNC_STAMP_FIELD, prepare};
+use crate::document::{JsonAppendix, SYNC_STAMP_FIELD, normalise_id_text, prepare};
 use crate::error_budget::{ErrorBudget, ErrorBudgetConfig};
 use crate::rules::{RuleEngine, validate_basic_rules};
 use crate::sink::{PageMark, Sink};
@@ -698,8 +698,34 @@ impl<'e> Run<'e> {
             let stamp = self.job_id.clone();
             let now = Timestamp::now();
             let mut downloads = Vec::new();
+            let appendix = JsonAppendix::new(&pipeline, &stamp, now);
             for item in page.items {
+                // Sync rules read fields: documents written as JSON are read back into a map.
+                let item = match item {
+                    SourceItem::Json(doc) if !rules.is_empty() => match doc.to_document() {
+                        Ok(doc) => SourceItem::Upsert(doc),
+                        Err(e) => {
+                            warn!(job_id = %self.job_id, doc_id = %doc.id, error = %e, "skipping a document the source wrote as invalid JSON");
+                            self.live.counters.dropped += 1;
+                            continue;
+                        }
+                    },
+                    item => item,
+                };
                 match item {
+                    SourceItem::Json(doc) => {
+                        let Some(id) = normalise_id_text(&doc.id) else {
+                            warn!(job_id = %self.job_id, "skipping a document without '_id'");
+                            self.live.counters.dropped += 1;
+                            continue;
+                        };
+                        self.push(&mut sink, |w| {
+                            w.push_index_with(&index, Some(&id), id.clone(), |out| {
+                                appendix.write(&doc, &id, out)
+                            })
+                        })
+                        .await?
+                    }
                     SourceItem::Upsert(doc) => {
                         let handle = doc.download.clone();
                         let Some(prepared) = prepare(doc.fields, &pipeline, &stamp, now) else {
@@ -811,12 +837,19 @@ impl<'e> Run<'e> {
             self.check_job().await?;
             let stale_query =
                 json!({"bool": {"must_not": {"term": {SYNC_STAMP_FIELD: self.job_id}}}});
-            if self.cp.stale.is_none() {
-                self.engine.es().refresh(&index).await?;
-                let stale = self.engine.es().count(&index, Some(&stale_query)).await?;
-                self.cp.stale = Some(stale);
-                self.checkpoint().await?;
-            }
+            // Counting every document is cheap (no query to run); what the deletion removed is
+            // the difference, which stays exact when a slice dies during the deletion and the
+            // next one runs it again.
+            let before = match self.cp.before_delete {
+                Some(n) => n,
+                None => {
+                    self.engine.es().refresh(&index).await?;
+                    let n = self.engine.es().count(&index, None).await?;
+                    self.cp.before_delete = Some(n);
+                    self.checkpoint().await?;
+                    n
+                }
+            };
             self.engine
                 .es()
                 .delete_by_query(
@@ -829,8 +862,9 @@ impl<'e> Run<'e> {
                     },
                 )
                 .await?;
-            self.cp.counters.deleted += self.cp.stale.unwrap_or(0);
-            self.cp.stale = Some(0);
+            let after = self.engine.es().count(&index, None).await?;
+            self.cp.counters.deleted += before.saturating_sub(after);
+            self.cp.before_delete = Some(after);
         }
         self.terminate(SyncStatus::Completed, None, Some(&index))
             .await

@@ -386,6 +386,21 @@ impl<K> BulkWriter<K> {
         })
     }
 
+    /// `index` of a document the caller writes as JSON text into the request buffer: exactly
+    /// one JSON object. Spares serializing a value for documents already encoded.
+    pub fn push_index_with(
+        &mut self,
+        index: &str,
+        id: Option<&str>,
+        key: K,
+        write_source: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<bool, EsError> {
+        self.push(BulkAction::Index, index, id, key, |w| {
+            write_source(w);
+            Ok(())
+        })
+    }
+
     /// `create` (fails with 409 when the id exists).
     pub fn push_create<T: Serialize + ?Sized>(
         &mut self,

@@ -10,6 +10,10 @@ use bytes::Bytes;
 use es_sim::SimConfig;
 use serde_json::Value;
 
+// The allocator the project's binaries use (glibc's malloc is much slower on this workload).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PER_REQUEST: usize = 5_000;
 const CLIENTS: usize = 2;
 const RUNS: usize = 3;

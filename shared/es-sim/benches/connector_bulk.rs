@@ -1,7 +1,8 @@
 //! The simulator's own cost per connector document, without HTTP: `_bulk` requests of documents
 //! shaped like a database connector's (16 fields: numbers, text, dates, an array, an object,
-//! the pipeline flags and the sync stamp) through `search-default-ingestion`, then the deletion
-//! sweep's `_count` with `must_not term _sync_job_id`. Single-threaded; prints the median of
+//! the pipeline flags and the sync stamp) through `search-default-ingestion`, then the scan of
+//! the deletion sweep's `_delete_by_query` (as a `_count` of its query, `must_not term
+//! _sync_job_id`, which deletes nothing). Single-threaded; prints the median of
 //! `ES_SIM_BENCH_RUNS` runs (default 5) of `ES_SIM_BENCH_DOCS` documents (default 100,000).
 //!
 //! `cargo bench -p es-sim --bench connector_bulk`
@@ -13,6 +14,10 @@ use es_sim::http::{Body, Params, Req};
 use es_sim::state::AppState;
 use es_sim::{Faults, SimConfig};
 use hyper::{HeaderMap, Method};
+
+// The allocator the project's binaries use (glibc's malloc is much slower on this workload).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const PER_REQUEST: usize = 500;
 

@@ -7,6 +7,10 @@ use std::net::IpAddr;
 use clap::Parser;
 use es_sim::{Security, SimConfig};
 
+// The allocator the project's binaries use (glibc's malloc is much slower on this workload).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "es-sim",

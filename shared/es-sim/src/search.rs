@@ -735,9 +735,13 @@ pub fn execute(
         }
         let keep = |k: &str| key_feeds_paths(k, &paths);
         let whole = paths.iter().any(|p| p.is_empty() || p.contains('*'));
+        // Queries on metadata only (`match_all`, `ids`, ...) read no source at all.
+        let nothing = Value::Object(serde_json::Map::new());
         for (id, doc) in t.docs.iter() {
             let source = if whole {
                 std::borrow::Cow::Borrowed(doc.source.value())
+            } else if paths.is_empty() {
+                std::borrow::Cow::Borrowed(&nothing)
             } else {
                 doc.source.project(&keep)
             };

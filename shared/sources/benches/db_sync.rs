@@ -16,13 +16,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connectors_engine::source::SourceDescriptor;
+use connectors_engine::source::{JsonFields, SourceDescriptor, SourceItem};
 use connectors_engine::{Budget, Engine, EngineConfig, SliceOutcome};
 use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
 use es_client::{EsClient, EsConfig, NewConnector};
 use futures_util::StreamExt;
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
+
+// The allocator the shipped binaries use.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const PG_SCHEMA: &str = "bench_sync";
 const MY_DATABASE: &str = "bench_sync";
@@ -141,15 +145,26 @@ impl SourceDescriptor for Replay {
     ) -> Result<Box<dyn connectors_engine::DataSource>, connectors_engine::source::SourceError>
     {
         let text = |k: &str| c[k].value.as_str().unwrap_or_default().to_string();
+        let mut template: serde_json::Map<String, Value> =
+            serde_json::from_str(&text("template")).unwrap_or_default();
+        template.shift_remove("_id");
+        let timestamp = template
+            .shift_remove("_timestamp")
+            .map(|t| t.to_string().into_bytes());
+        let members = Value::Object(template).to_string();
         Ok(Box::new(ReplaySource {
-            template: serde_json::from_str(&text("template")).unwrap_or_default(),
+            members: members.as_bytes()[1..members.len() - 1].to_vec(),
+            timestamp,
             count: text("count").parse().unwrap_or(0),
         }))
     }
 }
 
+/// Replays one sampled document (as the database sources do, written as JSON).
 struct ReplaySource {
-    template: serde_json::Map<String, Value>,
+    /// The sample's members without `_id` and `_timestamp`.
+    members: Vec<u8>,
+    timestamp: Option<Vec<u8>>,
     count: u64,
 }
 
@@ -166,11 +181,12 @@ impl connectors_engine::DataSource for ReplaySource {
         let end = (start + request.page_size as u64).min(self.count);
         let items = (start..end)
             .map(|i| {
-                let mut fields = self.template.clone();
-                fields.insert("_id".into(), json!(format!("replay_{i}")));
-                connectors_engine::source::SourceItem::Upsert(
-                    connectors_engine::source::SourceDocument::new(fields),
-                )
+                let mut fields = JsonFields::with_capacity(self.members.len() + 64);
+                fields.members(&self.members);
+                if let Some(t) = &self.timestamp {
+                    fields.timestamp(t);
+                }
+                SourceItem::Json(fields.finish(format!("replay_{i}")))
             })
             .collect();
         Ok(connectors_engine::source::Page {
@@ -204,9 +220,9 @@ async fn source_only(
             .expect("page");
         n += page.items.len();
         if sample.is_empty()
-            && let Some(connectors_engine::source::SourceItem::Upsert(d)) = page.items.first()
+            && let Some(d) = page.items.first().and_then(|i| i.to_document())
         {
-            sample = d.fields.clone();
+            sample = d.fields;
         }
         match page.next {
             Some(next) => cursor = Some(next),

@@ -350,7 +350,7 @@ async fn a_dropped_connection_is_resumed_from_the_last_row_sent() {
             .unwrap();
         pages += 1;
         ids.extend(page.items.iter().map(|i| match i {
-            SourceItem::Upsert(d) => d.fields["_id"].as_str().unwrap().to_string(),
+            SourceItem::Json(d) => d.id.clone(),
             other => panic!("{other:?}"),
         }));
         if pages == 3 {

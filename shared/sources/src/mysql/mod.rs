@@ -18,13 +18,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use connectors_engine::source::{
-    DataSource, Page, PageRequest, SourceDescriptor, SourceDocument, SourceError, SourceFeatures,
-    SourceItem,
+    DataSource, JsonDocument, JsonFields, Page, PageRequest, SourceDescriptor, SourceError,
+    SourceFeatures, json_key,
 };
 use connectors_protocol::{ConfigField, Configuration, Dependency, Display, FieldType};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Params, Row, SslOpts, Value};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 use tracing::{info, warn};
 
 use crate::database::pager::{Closed, PageSink, Pager, Position};
@@ -671,6 +671,14 @@ async fn produce(
 }
 
 /// How a table or custom query is read.
+/// The members every document of a listing ends with, written once.
+struct DocTail {
+    /// `_timestamp`'s value.
+    timestamp: Vec<u8>,
+    /// The `"Table":...` member.
+    table: Vec<u8>,
+}
+
 struct Plan {
     names: Vec<String>,
     infos: Vec<ColInfo>,
@@ -687,12 +695,20 @@ struct Plan {
 }
 
 impl Plan {
-    fn document(&self, row: &Row, timestamp: &Json, flavor: Flavor) -> Map<String, Json> {
+    /// The row's document: its columns, then `_timestamp` and `Table` (the reference's field
+    /// order). `names` are the column names as JSON strings.
+    fn document(
+        &self,
+        row: &Row,
+        names: &[String],
+        tail: &DocTail,
+        flavor: Flavor,
+    ) -> JsonDocument {
         let cell = |i: usize| row.as_ref(i).unwrap_or(&Value::NULL);
-        let mut fields =
-            Map::with_capacity(self.names.len() + 3 + connectors_engine::document::PREPARED_FIELDS);
-        for (i, (name, info)) in self.names.iter().zip(&self.infos).enumerate() {
-            fields.insert(name.clone(), decode::to_json(cell(i), info, flavor));
+        let mut fields = JsonFields::with_capacity(32 * names.len() + 128);
+        for (i, (name, info)) in names.iter().zip(&self.infos).enumerate() {
+            // A `serde_json::Value` always serializes.
+            let _ = fields.field(name, &decode::to_json(cell(i), info, flavor));
         }
         let values: Vec<Option<String>> = self
             .id_cols
@@ -700,10 +716,9 @@ impl Plan {
             .map(|&i| decode::python_str(cell(i), &self.infos[i], flavor))
             .collect();
         let id = db::doc_id(&self.id_tables, values.iter().map(Option::as_deref));
-        fields.insert("_id".into(), Json::String(id));
-        fields.insert("_timestamp".into(), timestamp.clone());
-        fields.insert("Table".into(), self.table_value.clone());
-        fields
+        fields.timestamp(&tail.timestamp);
+        fields.members(&tail.table);
+        fields.finish(id)
     }
 
     fn key_values(&self, row: &Row) -> Vec<Json> {
@@ -1089,6 +1104,14 @@ impl Lister<'_> {
                 }
                 pos.after = Some(plan.key_values(row));
             };
+            let names: Vec<String> = plan.names.iter().map(|n| json_key(n)).collect();
+            let own = ["_timestamp", "Table"];
+            let json_safe =
+                JsonFields::names_are_safe(plan.names.iter().map(String::as_str).chain(own));
+            let tail = DocTail {
+                timestamp: timestamp.to_string().into_bytes(),
+                table: format!("\"Table\":{}", plan.table_value).into_bytes(),
+            };
             let mut n = 0usize;
             let mut last: Option<Row> = None;
             let streamed: Result<(), Stop> = async {
@@ -1104,8 +1127,11 @@ impl Lister<'_> {
                         })?;
                     let Some(row) = next? else { return Ok(()) };
                     n += 1;
-                    let doc = plan.document(&row, &timestamp, self.flavor);
-                    sink.push(SourceItem::Upsert(SourceDocument::new(doc)));
+                    let doc = plan.document(&row, &names, &tail, self.flavor);
+                    sink.push(
+                        doc.into_item(json_safe)
+                            .map_err(|e| Stop::Fail(db::invalid_json(e)))?,
+                    );
                     if sink.is_full() {
                         advance(pos, &row);
                         sink.flush(pos).await?;

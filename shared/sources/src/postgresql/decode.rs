@@ -464,6 +464,33 @@ pub fn to_json(dec: &Dec, raw: &[u8]) -> Result<Value, DecodeError> {
     })
 }
 
+/// Writes [`to_json`]'s value as JSON text. The common scalar types are written straight from
+/// the wire format, without a [`Value`].
+pub fn write_json(dec: &Dec, raw: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    // Writing into a vector fails only on a value serde_json rejects, which these are not.
+    let _ = match dec {
+        Dec::Bool => {
+            out.extend_from_slice(if raw.first().is_some_and(|b| *b != 0) {
+                b"true"
+            } else {
+                b"false"
+            });
+            Ok(())
+        }
+        Dec::Int2 => serde_json::to_writer(out, &reader(raw, "int2").i16()?),
+        Dec::Int4 => serde_json::to_writer(out, &reader(raw, "int4").i32()?),
+        Dec::Int8 => serde_json::to_writer(out, &reader(raw, "int8").i64()?),
+        // Non-finite floats are written as `null`, as `float` gives.
+        Dec::Float8 => serde_json::to_writer(out, &reader(raw, "float8").f64()?),
+        Dec::Text | Dec::Char => match std::str::from_utf8(raw) {
+            Ok(text) => serde_json::to_writer(out, text),
+            Err(_) => serde_json::to_writer(out, &String::from_utf8_lossy(raw)),
+        },
+        _ => serde_json::to_writer(out, &to_json(dec, raw)?),
+    };
+    Ok(())
+}
+
 fn array(elem: &Dec, raw: &[u8]) -> Result<Value, DecodeError> {
     let mut r = reader(raw, "array");
     let ndim = r.i32()?.max(0) as usize;

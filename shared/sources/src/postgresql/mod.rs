@@ -19,12 +19,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use connectors_engine::source::{
-    DataSource, Page, PageRequest, SourceDescriptor, SourceDocument, SourceError, SourceFeatures,
-    SourceItem,
+    DataSource, JsonDocument, JsonFields, Page, PageRequest, SourceDescriptor, SourceError,
+    SourceFeatures, json_key,
 };
 use connectors_protocol::{ConfigField, Configuration, Dependency, Display, FieldType};
 use futures_util::StreamExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
@@ -646,6 +646,10 @@ async fn produce(
 struct Plan {
     /// Output field name of each selected column.
     names: Vec<String>,
+    /// The same names as JSON strings.
+    json_names: Vec<String>,
+    /// Whether documents can be indexed as written (see `JsonFields::names_are_safe`).
+    json_safe: bool,
     decs: Vec<Dec>,
     /// Positions (among the columns) whose values make the `_id`, in the reference's order.
     id_cols: Vec<usize>,
@@ -660,27 +664,50 @@ struct Plan {
 }
 
 impl Plan {
+    fn new(
+        names: Vec<String>,
+        decs: Vec<Dec>,
+        id_cols: Vec<usize>,
+        keys: usize,
+        tracking_text: bool,
+        id_prefix: String,
+        id_tables: Vec<String>,
+    ) -> Self {
+        let own = ["_timestamp", "database", "table", "schema"];
+        Plan {
+            json_names: names.iter().map(|n| json_key(n)).collect(),
+            json_safe: JsonFields::names_are_safe(names.iter().map(String::as_str).chain(own)),
+            names,
+            decs,
+            id_cols,
+            keys,
+            tracking_text,
+            id_prefix,
+            id_tables,
+        }
+    }
+
+    /// The row's document: its columns, then `_timestamp` and the `shared` members
+    /// (`database`, `table`, `schema`), the reference's field order.
     fn document(
         &self,
         row: &Row,
-        timestamp: &Value,
-        s: &Settings,
-        table_value: &Value,
-    ) -> Result<Map<String, Value>, SourceError> {
+        timestamp: &[u8],
+        shared: &[u8],
+    ) -> Result<JsonDocument, SourceError> {
         let cell = |i: usize| -> Result<Option<&[u8]>, SourceError> {
             row.try_get::<_, Option<Raw>>(i)
                 .map(|r| r.map(|r| r.0))
                 .map_err(|e| SourceError::Other(format!("reading column {i}: {e}")))
         };
-        let mut fields =
-            Map::with_capacity(self.names.len() + 5 + connectors_engine::document::PREPARED_FIELDS);
-        for (i, (name, dec)) in self.names.iter().zip(&self.decs).enumerate() {
-            let value = match cell(i)? {
-                None => Value::Null,
-                Some(raw) => decode::to_json(dec, raw)
-                    .map_err(|e| SourceError::Other(format!("column '{name}': {e}")))?,
-            };
-            fields.insert(name.clone(), value);
+        let mut fields = JsonFields::with_capacity(32 * self.names.len() + 192);
+        for (i, (key, dec)) in self.json_names.iter().zip(&self.decs).enumerate() {
+            let out = fields.key(key);
+            match cell(i)? {
+                None => out.extend_from_slice(b"null"),
+                Some(raw) => decode::write_json(dec, raw, out)
+                    .map_err(|e| SourceError::Other(format!("column '{}': {e}", self.names[i])))?,
+            }
         }
         let mut values = Vec::with_capacity(self.id_cols.len());
         for &i in &self.id_cols {
@@ -697,12 +724,9 @@ impl Plan {
             self.id_prefix,
             db::doc_id(&self.id_tables, values.iter().map(Option::as_deref))
         );
-        fields.insert("_id".into(), Value::String(id));
-        fields.insert("_timestamp".into(), timestamp.clone());
-        fields.insert("database".into(), Value::String(s.database.clone()));
-        fields.insert("table".into(), table_value.clone());
-        fields.insert("schema".into(), Value::String(s.schema.clone()));
-        Ok(fields)
+        fields.timestamp(timestamp);
+        fields.members(shared);
+        Ok(fields.finish(id))
     }
 
     /// The key texts (and tracking text) that follow the columns.
@@ -881,15 +905,15 @@ async fn plan_rule(
     let mut id_tables = rule.tables.clone();
     id_tables.sort();
     Ok(RulePlan::Ready(Box::new(RuleQuery {
-        plan: Plan {
+        plan: Plan::new(
             names,
             decs,
             id_cols,
-            keys: order.len(),
-            tracking_text: false,
-            id_prefix: format!("{}_{}_", s.database, s.schema),
+            order.len(),
+            false,
+            format!("{}_{}_", s.database, s.schema),
             id_tables,
-        },
+        ),
         first,
         next,
         key_types,
@@ -1063,15 +1087,15 @@ impl Lister<'_> {
             }
         };
         Ok(Some(TableQueries {
-            plan: Plan {
+            plan: Plan::new(
                 names,
                 decs,
                 id_cols,
-                keys: keys.len(),
-                tracking_text: delta && tracking.is_some(),
-                id_prefix: format!("{}_{}_", self.s.database, self.s.schema),
-                id_tables: vec![table.to_string()],
-            },
+                keys.len(),
+                delta && tracking.is_some(),
+                format!("{}_{}_", self.s.database, self.s.schema),
+                vec![table.to_string()],
+            ),
             first: self.client.prepare(&first).await?,
             next: self.client.prepare(&next).await?,
         }))
@@ -1253,6 +1277,14 @@ impl Lister<'_> {
             Ok(())
         }
         futures_util::pin_mut!(rows);
+        let timestamp = timestamp.to_string().into_bytes();
+        let shared = format!(
+            "\"database\":{},\"table\":{},\"schema\":{}",
+            json_key(&self.s.database),
+            table_value,
+            json_key(&self.s.schema)
+        )
+        .into_bytes();
         let mut n = 0usize;
         let mut last: Option<Row> = None;
         let streamed: Result<(), Stop> = async {
@@ -1270,9 +1302,12 @@ impl Lister<'_> {
                 let row = row?;
                 n += 1;
                 let doc = plan
-                    .document(&row, timestamp, self.s, table_value)
+                    .document(&row, &timestamp, &shared)
                     .map_err(Stop::Fail)?;
-                sink.push(SourceItem::Upsert(SourceDocument::new(doc)));
+                sink.push(
+                    doc.into_item(plan.json_safe)
+                        .map_err(|e| Stop::Fail(db::invalid_json(e)))?,
+                );
                 if sink.is_full() {
                     advance(pos, plan, &row, tracked)?;
                     sink.flush(pos).await?;

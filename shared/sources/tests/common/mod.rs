@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connectors_engine::source::{DataSource, PageRequest, SourceDescriptor, SourceItem, SyncMode};
+use connectors_engine::source::{DataSource, PageRequest, SourceDescriptor, SyncMode};
 use connectors_engine::{Budget, Engine, EngineConfig, SliceOutcome};
 use connectors_protocol::{Configuration, SyncStatus};
 use es_client::{EsClient, EsConfig, NewConnector};
@@ -127,7 +127,7 @@ pub async fn list_all(
         out.pages += 1;
         assert!(page.items.len() <= page_size);
         for item in page.items {
-            let SourceItem::Upsert(doc) = item else {
+            let Some(doc) = item.to_document() else {
                 panic!("databases only upsert")
             };
             let id = doc.fields["_id"].as_str().expect("string _id").to_string();
