@@ -119,12 +119,14 @@ impl JsonAppendix {
     pub fn write(&self, doc: &JsonDocument, id: &str, out: &mut Vec<u8>) {
         out.push(b'{');
         out.extend_from_slice(doc.members());
-        if !doc.members().is_empty() {
-            out.push(b',');
+        if !doc.has_id() {
+            if !doc.members().is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"id\":");
+            // Writing a string into a vector cannot fail.
+            let _ = serde_json::to_writer(&mut *out, id);
         }
-        out.extend_from_slice(b"\"id\":");
-        // Writing a string into a vector cannot fail.
-        let _ = serde_json::to_writer(&mut *out, id);
         if !doc.has_timestamp() {
             out.extend_from_slice(self.timestamp.as_bytes());
         }
@@ -163,8 +165,11 @@ mod tests {
             ..Pipeline::default()
         };
         let appendix = JsonAppendix::new(&pipeline, "job-\"1\"", now);
-        for with_timestamp in [false, true] {
+        for (with_timestamp, with_id) in [(false, false), (true, false), (true, true)] {
             let mut fields = JsonFields::default();
+            if with_id {
+                fields.id(&"x".repeat(600));
+            }
             fields.field(&json_key("tïtle \"x\""), "a\nb").unwrap();
             fields.field(&json_key("n"), &1.5).unwrap();
             fields
@@ -176,7 +181,10 @@ mod tests {
             fields.field(&json_key("last"), &Value::Null).unwrap();
             let doc = fields.finish("x".repeat(600));
             let map = doc.to_document().unwrap().fields;
-            assert_eq!(map.len(), 5 + usize::from(with_timestamp));
+            assert_eq!(
+                map.len(),
+                5 + usize::from(with_timestamp) + usize::from(with_id)
+            );
             let expected = prepare(map, &pipeline, "job-\"1\"", now).unwrap();
             let id = normalise_id_text(&doc.id).unwrap();
             assert_eq!(id, expected.id);
@@ -187,10 +195,15 @@ mod tests {
                 serde_json::to_string(&expected.source).unwrap()
             );
         }
-        assert!(JsonFields::names_are_safe(["a", "b", "_timestamp"]));
+        assert!(JsonFields::names_are_safe(["a", "b", "_timestamp"], false));
+        assert!(JsonFields::names_are_safe(["a", "id"], true));
         for unsafe_names in [&["a", "a"][..], &["id"], &["_id"], &["_sync_job_id", "x"]] {
-            assert!(!JsonFields::names_are_safe(unsafe_names.iter().copied()));
+            assert!(!JsonFields::names_are_safe(
+                unsafe_names.iter().copied(),
+                false
+            ));
         }
+        assert!(!JsonFields::names_are_safe(["id", "id"], true));
         // A repeated name keeps its first position and last value, as the map path does.
         let mut fields = JsonFields::default();
         fields.field(&json_key("id"), &1).unwrap();

@@ -138,6 +138,8 @@ pub struct JsonDocument {
     members: Vec<u8>,
     /// Whether the members include `_timestamp`.
     has_timestamp: bool,
+    /// Whether the members include `id` (written by [`JsonFields::id`]).
+    has_id: bool,
 }
 
 impl JsonDocument {
@@ -147,6 +149,10 @@ impl JsonDocument {
 
     pub fn has_timestamp(&self) -> bool {
         self.has_timestamp
+    }
+
+    pub fn has_id(&self) -> bool {
+        self.has_id
     }
 
     /// The page item for this document: itself when its field names passed
@@ -177,6 +183,7 @@ impl JsonDocument {
 pub struct JsonFields {
     buf: Vec<u8>,
     has_timestamp: bool,
+    has_id: bool,
 }
 
 /// A field name as a JSON string (with its quotes), for [`JsonFields::key`]: sources encode
@@ -190,19 +197,36 @@ impl JsonFields {
         JsonFields {
             buf: Vec::with_capacity(bytes),
             has_timestamp: false,
+            has_id: false,
         }
     }
 
     /// Whether documents whose fields have these names (every name the source writes, its own
     /// additions such as `_timestamp` included) can be indexed as written: the names must be
-    /// distinct, and none may be `_id` or a field the engine adds (`id`, the pipeline flags,
-    /// the sync stamp). Otherwise a name would appear twice in the JSON text, which
-    /// Elasticsearch rejects, where the reference's dict keeps the last value.
-    pub fn names_are_safe<'a>(names: impl IntoIterator<Item = &'a str>) -> bool {
+    /// distinct, and none may be `_id` or a field the engine adds (the pipeline flags, the sync
+    /// stamp, and `id` unless the source writes it with [`JsonFields::id`]). Otherwise a name
+    /// would appear twice in the JSON text, which Elasticsearch rejects, where the reference's
+    /// dict keeps the last value.
+    pub fn names_are_safe<'a>(names: impl IntoIterator<Item = &'a str>, writes_id: bool) -> bool {
         let mut seen = std::collections::HashSet::new();
         names.into_iter().all(|name| {
-            !crate::document::ADDED_FIELDS.contains(&name) && name != "_id" && seen.insert(name)
+            let added = if name == "id" {
+                !writes_id
+            } else {
+                crate::document::ADDED_FIELDS.contains(&name)
+            };
+            !added && name != "_id" && seen.insert(name)
         })
+    }
+
+    /// The `id` member at this position, with the value the engine gives it (the `_id`,
+    /// normalised): for a source whose own field `id` it replaces, as the reference does.
+    pub fn id(&mut self, raw_id: &str) {
+        let id = crate::document::normalise_id_text(raw_id);
+        let out = self.key("\"id\"");
+        // A string or null always serializes.
+        let _ = serde_json::to_writer(out, &id);
+        self.has_id = true;
     }
 
     /// Starts a member named by `encoded_key` (from [`json_key`]) and returns the buffer, into
@@ -253,6 +277,7 @@ impl JsonFields {
             id,
             members: self.buf,
             has_timestamp: self.has_timestamp,
+            has_id: self.has_id,
         }
     }
 }

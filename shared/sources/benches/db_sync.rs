@@ -148,6 +148,7 @@ impl SourceDescriptor for Replay {
         let mut template: serde_json::Map<String, Value> =
             serde_json::from_str(&text("template")).unwrap_or_default();
         template.shift_remove("_id");
+        let writes_id = template.shift_remove("id").is_some();
         let timestamp = template
             .shift_remove("_timestamp")
             .map(|t| t.to_string().into_bytes());
@@ -155,6 +156,7 @@ impl SourceDescriptor for Replay {
         Ok(Box::new(ReplaySource {
             members: members.as_bytes()[1..members.len() - 1].to_vec(),
             timestamp,
+            writes_id,
             count: text("count").parse().unwrap_or(0),
         }))
     }
@@ -165,6 +167,8 @@ struct ReplaySource {
     /// The sample's members without `_id` and `_timestamp`.
     members: Vec<u8>,
     timestamp: Option<Vec<u8>>,
+    /// Whether the sample has an `id` column (MySQL), which holds the `_id`.
+    writes_id: bool,
     count: u64,
 }
 
@@ -181,12 +185,16 @@ impl connectors_engine::DataSource for ReplaySource {
         let end = (start + request.page_size as u64).min(self.count);
         let items = (start..end)
             .map(|i| {
+                let id = format!("replay_{i}");
                 let mut fields = JsonFields::with_capacity(self.members.len() + 64);
+                if self.writes_id {
+                    fields.id(&id);
+                }
                 fields.members(&self.members);
                 if let Some(t) = &self.timestamp {
                     fields.timestamp(t);
                 }
-                SourceItem::Json(fields.finish(format!("replay_{i}")))
+                SourceItem::Json(fields.finish(id))
             })
             .collect();
         Ok(connectors_engine::source::Page {

@@ -671,12 +671,35 @@ async fn produce(
 }
 
 /// How a table or custom query is read.
-/// The members every document of a listing ends with, written once.
-struct DocTail {
+/// How a listing's documents are written, worked out once per listing.
+struct Layout {
+    /// The column names as JSON strings.
+    names: Vec<String>,
+    /// The column named `id`, if any: it holds the `_id`, as in the reference's documents.
+    id_column: Option<usize>,
     /// `_timestamp`'s value.
     timestamp: Vec<u8>,
     /// The `"Table":...` member.
     table: Vec<u8>,
+    /// Whether documents can be indexed as written (see `JsonFields::names_are_safe`).
+    json_safe: bool,
+}
+
+impl Layout {
+    fn new(plan: &Plan, timestamp: &Json) -> Self {
+        let id_column = plan.names.iter().position(|n| n == "id");
+        let own = ["_timestamp", "Table"];
+        Layout {
+            names: plan.names.iter().map(|n| json_key(n)).collect(),
+            id_column,
+            timestamp: timestamp.to_string().into_bytes(),
+            table: format!("\"Table\":{}", plan.table_value).into_bytes(),
+            json_safe: JsonFields::names_are_safe(
+                plan.names.iter().map(String::as_str).chain(own),
+                id_column.is_some(),
+            ),
+        }
+    }
 }
 
 struct Plan {
@@ -696,28 +719,26 @@ struct Plan {
 
 impl Plan {
     /// The row's document: its columns, then `_timestamp` and `Table` (the reference's field
-    /// order). `names` are the column names as JSON strings.
-    fn document(
-        &self,
-        row: &Row,
-        names: &[String],
-        tail: &DocTail,
-        flavor: Flavor,
-    ) -> JsonDocument {
+    /// order).
+    fn document(&self, row: &Row, layout: &Layout, flavor: Flavor) -> JsonDocument {
         let cell = |i: usize| row.as_ref(i).unwrap_or(&Value::NULL);
-        let mut fields = JsonFields::with_capacity(32 * names.len() + 128);
-        for (i, (name, info)) in names.iter().zip(&self.infos).enumerate() {
-            // A `serde_json::Value` always serializes.
-            let _ = fields.field(name, &decode::to_json(cell(i), info, flavor));
-        }
         let values: Vec<Option<String>> = self
             .id_cols
             .iter()
             .map(|&i| decode::python_str(cell(i), &self.infos[i], flavor))
             .collect();
         let id = db::doc_id(&self.id_tables, values.iter().map(Option::as_deref));
-        fields.timestamp(&tail.timestamp);
-        fields.members(&tail.table);
+        let mut fields = JsonFields::with_capacity(32 * layout.names.len() + 128);
+        for (i, (name, info)) in layout.names.iter().zip(&self.infos).enumerate() {
+            if layout.id_column == Some(i) {
+                fields.id(&id);
+            } else {
+                // A `serde_json::Value` always serializes.
+                let _ = fields.field(name, &decode::to_json(cell(i), info, flavor));
+            }
+        }
+        fields.timestamp(&layout.timestamp);
+        fields.members(&layout.table);
         fields.finish(id)
     }
 
@@ -1104,14 +1125,7 @@ impl Lister<'_> {
                 }
                 pos.after = Some(plan.key_values(row));
             };
-            let names: Vec<String> = plan.names.iter().map(|n| json_key(n)).collect();
-            let own = ["_timestamp", "Table"];
-            let json_safe =
-                JsonFields::names_are_safe(plan.names.iter().map(String::as_str).chain(own));
-            let tail = DocTail {
-                timestamp: timestamp.to_string().into_bytes(),
-                table: format!("\"Table\":{}", plan.table_value).into_bytes(),
-            };
+            let layout = Layout::new(plan, &timestamp);
             let mut n = 0usize;
             let mut last: Option<Row> = None;
             let streamed: Result<(), Stop> = async {
@@ -1127,9 +1141,9 @@ impl Lister<'_> {
                         })?;
                     let Some(row) = next? else { return Ok(()) };
                     n += 1;
-                    let doc = plan.document(&row, &names, &tail, self.flavor);
+                    let doc = plan.document(&row, &layout, self.flavor);
                     sink.push(
-                        doc.into_item(json_safe)
+                        doc.into_item(layout.json_safe)
                             .map_err(|e| Stop::Fail(db::invalid_json(e)))?,
                     );
                     if sink.is_full() {

@@ -676,7 +676,10 @@ impl Plan {
         let own = ["_timestamp", "database", "table", "schema"];
         Plan {
             json_names: names.iter().map(|n| json_key(n)).collect(),
-            json_safe: JsonFields::names_are_safe(names.iter().map(String::as_str).chain(own)),
+            json_safe: JsonFields::names_are_safe(
+                names.iter().map(String::as_str).chain(own),
+                false,
+            ),
             names,
             decs,
             id_cols,
