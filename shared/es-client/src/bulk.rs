@@ -471,10 +471,11 @@ impl<K> BulkWriter<K> {
                 // Compact JSON has no raw newline; a RawValue might. Outside strings a newline
                 // is whitespace (inside one it would be invalid JSON anyway), so a space is
                 // equivalent and keeps the NDJSON framing.
-                for byte in &mut self.buf[source_start..] {
-                    if *byte == b'\n' {
-                        *byte = b' ';
-                    }
+                let source = &mut self.buf[source_start..];
+                let mut from = 0;
+                while let Some(at) = memchr::memchr(b'\n', &source[from..]) {
+                    source[from + at] = b' ';
+                    from += at + 1;
                 }
                 source_bytes = self.buf.len() - source_start;
                 self.buf.push(b'\n');
