@@ -3,7 +3,7 @@
 
 use connectors_protocol::{Pipeline, Timestamp};
 
-use crate::source::JsonDocument;
+use crate::source::{JsonDocument, json_key};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
@@ -100,16 +100,15 @@ pub struct JsonAppendix {
 
 impl JsonAppendix {
     pub fn new(pipeline: &Pipeline, stamp: &str, now: Timestamp) -> Self {
-        let json = |v: Value| v.to_string();
         JsonAppendix {
-            timestamp: format!(",\"_timestamp\":{}", json(Value::String(now.to_rfc3339()))),
+            timestamp: format!(",\"_timestamp\":{}", json_key(&now.to_rfc3339())),
             tail: format!(
                 ",\"_extract_binary_content\":{},\"_reduce_whitespace\":{},\"_run_ml_inference\":{},{}:{}}}",
                 pipeline.extract_binary_content,
                 pipeline.reduce_whitespace,
                 pipeline.run_ml_inference,
-                json(Value::String(SYNC_STAMP_FIELD.into())),
-                json(Value::String(stamp.into())),
+                json_key(SYNC_STAMP_FIELD),
+                json_key(stamp),
             ),
         }
     }

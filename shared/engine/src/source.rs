@@ -186,8 +186,8 @@ pub struct JsonFields {
     has_id: bool,
 }
 
-/// A field name as a JSON string (with its quotes), for [`JsonFields::key`]: sources encode
-/// their field names once, not once per document.
+/// A text as a JSON string (with its quotes): field names for [`JsonFields::key`], encoded
+/// once rather than once per document, and constant string values.
 pub fn json_key(name: &str) -> String {
     Value::String(name.to_string()).to_string()
 }

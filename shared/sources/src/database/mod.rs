@@ -9,12 +9,13 @@
 //! row that got that same value after the previous sync read it is not missed), ordered by
 //! (tracking value, key).
 
+pub mod layout;
 pub mod pager;
 pub mod python;
 pub mod rules;
 pub mod settings;
 
-use connectors_engine::source::{SourceError, SyncMode};
+use connectors_engine::source::SyncMode;
 use serde_json::Value;
 
 /// The reference's `hash_id` / `generate_id`: the tables sorted and joined by `_`, then the key
@@ -106,12 +107,6 @@ impl Mode {
             column,
         )
     }
-}
-
-/// A row whose document text does not read back (a bug, not bad data: values are encoded by
-/// serde_json).
-pub fn invalid_json(e: serde_json::Error) -> SourceError {
-    SourceError::Other(format!("a row's document is not valid JSON: {e}"))
 }
 
 /// A tracking entry of the sync cursor: the column, and the highest value seen (in the

@@ -18,8 +18,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use connectors_engine::source::{
-    DataSource, JsonDocument, JsonFields, Page, PageRequest, SourceDescriptor, SourceError,
-    SourceFeatures, json_key,
+    DataSource, JsonDocument, Page, PageRequest, SourceDescriptor, SourceError, SourceFeatures,
 };
 use connectors_protocol::{ConfigField, Configuration, Dependency, Display, FieldType};
 use mysql_async::prelude::Queryable;
@@ -27,6 +26,7 @@ use mysql_async::{Conn, Opts, OptsBuilder, Params, Row, SslOpts, Value};
 use serde_json::{Value as Json, json};
 use tracing::{info, warn};
 
+use crate::database::layout::Layout;
 use crate::database::pager::{Closed, PageSink, Pager, Position};
 use crate::database::rules::{self, QueryRule};
 use crate::database::settings::{
@@ -671,37 +671,6 @@ async fn produce(
 }
 
 /// How a table or custom query is read.
-/// How a listing's documents are written, worked out once per listing.
-struct Layout {
-    /// The column names as JSON strings.
-    names: Vec<String>,
-    /// The column named `id`, if any: it holds the `_id`, as in the reference's documents.
-    id_column: Option<usize>,
-    /// `_timestamp`'s value.
-    timestamp: Vec<u8>,
-    /// The `"Table":...` member.
-    table: Vec<u8>,
-    /// Whether documents can be indexed as written (see `JsonFields::names_are_safe`).
-    json_safe: bool,
-}
-
-impl Layout {
-    fn new(plan: &Plan, timestamp: &Json) -> Self {
-        let id_column = plan.names.iter().position(|n| n == "id");
-        let own = ["_timestamp", "Table"];
-        Layout {
-            names: plan.names.iter().map(|n| json_key(n)).collect(),
-            id_column,
-            timestamp: timestamp.to_string().into_bytes(),
-            table: format!("\"Table\":{}", plan.table_value).into_bytes(),
-            json_safe: JsonFields::names_are_safe(
-                plan.names.iter().map(String::as_str).chain(own),
-                id_column.is_some(),
-            ),
-        }
-    }
-}
-
 struct Plan {
     names: Vec<String>,
     infos: Vec<ColInfo>,
@@ -718,8 +687,7 @@ struct Plan {
 }
 
 impl Plan {
-    /// The row's document: its columns, then `_timestamp` and `Table` (the reference's field
-    /// order).
+    /// The row's document, written as `layout` says.
     fn document(&self, row: &Row, layout: &Layout, flavor: Flavor) -> JsonDocument {
         let cell = |i: usize| row.as_ref(i).unwrap_or(&Value::NULL);
         let values: Vec<Option<String>> = self
@@ -728,18 +696,12 @@ impl Plan {
             .map(|&i| decode::python_str(cell(i), &self.infos[i], flavor))
             .collect();
         let id = db::doc_id(&self.id_tables, values.iter().map(Option::as_deref));
-        let mut fields = JsonFields::with_capacity(32 * layout.names.len() + 128);
-        for (i, (name, info)) in layout.names.iter().zip(&self.infos).enumerate() {
-            if layout.id_column == Some(i) {
-                fields.id(&id);
-            } else {
-                // A `serde_json::Value` always serializes.
-                let _ = fields.field(name, &decode::to_json(cell(i), info, flavor));
-            }
-        }
-        fields.timestamp(&layout.timestamp);
-        fields.members(&layout.table);
-        fields.finish(id)
+        let Ok(doc) = layout.document::<std::convert::Infallible>(id, |i, out| {
+            // A `serde_json::Value` always serializes.
+            let _ = serde_json::to_writer(out, &decode::to_json(cell(i), &self.infos[i], flavor));
+            Ok(())
+        });
+        doc
     }
 
     fn key_values(&self, row: &Row) -> Vec<Json> {
@@ -1125,7 +1087,12 @@ impl Lister<'_> {
                 }
                 pos.after = Some(plan.key_values(row));
             };
-            let layout = Layout::new(plan, &timestamp);
+            let layout = Layout::new(
+                &plan.names,
+                &timestamp,
+                &[("Table", &plan.table_value)],
+                true,
+            );
             let mut n = 0usize;
             let mut last: Option<Row> = None;
             let streamed: Result<(), Stop> = async {
@@ -1142,10 +1109,7 @@ impl Lister<'_> {
                     let Some(row) = next? else { return Ok(()) };
                     n += 1;
                     let doc = plan.document(&row, &layout, self.flavor);
-                    sink.push(
-                        doc.into_item(layout.json_safe)
-                            .map_err(|e| Stop::Fail(db::invalid_json(e)))?,
-                    );
+                    sink.push(layout.item(doc).map_err(Stop::Fail)?);
                     if sink.is_full() {
                         advance(pos, &row);
                         sink.flush(pos).await?;

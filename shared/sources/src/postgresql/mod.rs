@@ -19,8 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use connectors_engine::source::{
-    DataSource, JsonDocument, JsonFields, Page, PageRequest, SourceDescriptor, SourceError,
-    SourceFeatures, json_key,
+    DataSource, JsonDocument, Page, PageRequest, SourceDescriptor, SourceError, SourceFeatures,
 };
 use connectors_protocol::{ConfigField, Configuration, Dependency, Display, FieldType};
 use futures_util::StreamExt;
@@ -31,6 +30,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 use tracing::{info, warn};
 
+use crate::database::layout::Layout;
 use crate::database::pager::{Closed, PageSink, Pager, Position};
 use crate::database::rules::{self, QueryRule};
 use crate::database::settings::{
@@ -646,10 +646,6 @@ async fn produce(
 struct Plan {
     /// Output field name of each selected column.
     names: Vec<String>,
-    /// The same names as JSON strings.
-    json_names: Vec<String>,
-    /// Whether documents can be indexed as written (see `JsonFields::names_are_safe`).
-    json_safe: bool,
     decs: Vec<Dec>,
     /// Positions (among the columns) whose values make the `_id`, in the reference's order.
     id_cols: Vec<usize>,
@@ -664,54 +660,13 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(
-        names: Vec<String>,
-        decs: Vec<Dec>,
-        id_cols: Vec<usize>,
-        keys: usize,
-        tracking_text: bool,
-        id_prefix: String,
-        id_tables: Vec<String>,
-    ) -> Self {
-        let own = ["_timestamp", "database", "table", "schema"];
-        Plan {
-            json_names: names.iter().map(|n| json_key(n)).collect(),
-            json_safe: JsonFields::names_are_safe(
-                names.iter().map(String::as_str).chain(own),
-                false,
-            ),
-            names,
-            decs,
-            id_cols,
-            keys,
-            tracking_text,
-            id_prefix,
-            id_tables,
-        }
-    }
-
-    /// The row's document: its columns, then `_timestamp` and the `shared` members
-    /// (`database`, `table`, `schema`), the reference's field order.
-    fn document(
-        &self,
-        row: &Row,
-        timestamp: &[u8],
-        shared: &[u8],
-    ) -> Result<JsonDocument, SourceError> {
+    /// The row's document, written as `layout` says.
+    fn document(&self, row: &Row, layout: &Layout) -> Result<JsonDocument, SourceError> {
         let cell = |i: usize| -> Result<Option<&[u8]>, SourceError> {
             row.try_get::<_, Option<Raw>>(i)
                 .map(|r| r.map(|r| r.0))
                 .map_err(|e| SourceError::Other(format!("reading column {i}: {e}")))
         };
-        let mut fields = JsonFields::with_capacity(32 * self.names.len() + 192);
-        for (i, (key, dec)) in self.json_names.iter().zip(&self.decs).enumerate() {
-            let out = fields.key(key);
-            match cell(i)? {
-                None => out.extend_from_slice(b"null"),
-                Some(raw) => decode::write_json(dec, raw, out)
-                    .map_err(|e| SourceError::Other(format!("column '{}': {e}", self.names[i])))?,
-            }
-        }
         let mut values = Vec::with_capacity(self.id_cols.len());
         for &i in &self.id_cols {
             values.push(match cell(i)? {
@@ -727,9 +682,14 @@ impl Plan {
             self.id_prefix,
             db::doc_id(&self.id_tables, values.iter().map(Option::as_deref))
         );
-        fields.timestamp(timestamp);
-        fields.members(shared);
-        Ok(fields.finish(id))
+        layout.document(id, |i, out| match cell(i)? {
+            None => {
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
+            Some(raw) => decode::write_json(&self.decs[i], raw, out)
+                .map_err(|e| SourceError::Other(format!("column '{}': {e}", self.names[i]))),
+        })
     }
 
     /// The key texts (and tracking text) that follow the columns.
@@ -908,15 +868,15 @@ async fn plan_rule(
     let mut id_tables = rule.tables.clone();
     id_tables.sort();
     Ok(RulePlan::Ready(Box::new(RuleQuery {
-        plan: Plan::new(
+        plan: Plan {
             names,
             decs,
             id_cols,
-            order.len(),
-            false,
-            format!("{}_{}_", s.database, s.schema),
+            keys: order.len(),
+            tracking_text: false,
+            id_prefix: format!("{}_{}_", s.database, s.schema),
             id_tables,
-        ),
+        },
         first,
         next,
         key_types,
@@ -1090,15 +1050,15 @@ impl Lister<'_> {
             }
         };
         Ok(Some(TableQueries {
-            plan: Plan::new(
+            plan: Plan {
                 names,
                 decs,
                 id_cols,
-                keys.len(),
-                delta && tracking.is_some(),
-                format!("{}_{}_", self.s.database, self.s.schema),
-                vec![table.to_string()],
-            ),
+                keys: keys.len(),
+                tracking_text: delta && tracking.is_some(),
+                id_prefix: format!("{}_{}_", self.s.database, self.s.schema),
+                id_tables: vec![table.to_string()],
+            },
             first: self.client.prepare(&first).await?,
             next: self.client.prepare(&next).await?,
         }))
@@ -1280,14 +1240,18 @@ impl Lister<'_> {
             Ok(())
         }
         futures_util::pin_mut!(rows);
-        let timestamp = timestamp.to_string().into_bytes();
-        let shared = format!(
-            "\"database\":{},\"table\":{},\"schema\":{}",
-            json_key(&self.s.database),
-            table_value,
-            json_key(&self.s.schema)
-        )
-        .into_bytes();
+        let database = Value::String(self.s.database.clone());
+        let schema = Value::String(self.s.schema.clone());
+        let layout = Layout::new(
+            &plan.names,
+            timestamp,
+            &[
+                ("database", &database),
+                ("table", table_value),
+                ("schema", &schema),
+            ],
+            false,
+        );
         let mut n = 0usize;
         let mut last: Option<Row> = None;
         let streamed: Result<(), Stop> = async {
@@ -1304,13 +1268,8 @@ impl Lister<'_> {
                 let Some(row) = next else { return Ok(()) };
                 let row = row?;
                 n += 1;
-                let doc = plan
-                    .document(&row, &timestamp, &shared)
-                    .map_err(Stop::Fail)?;
-                sink.push(
-                    doc.into_item(plan.json_safe)
-                        .map_err(|e| Stop::Fail(db::invalid_json(e)))?,
-                );
+                let doc = plan.document(&row, &layout).map_err(Stop::Fail)?;
+                sink.push(layout.item(doc).map_err(Stop::Fail)?);
                 if sink.is_full() {
                     advance(pos, plan, &row, tracked)?;
                     sink.flush(pos).await?;
