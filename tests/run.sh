@@ -5,7 +5,9 @@
 #      PostgreSQL and MariaDB, and moto for the AWS APIs (the serverless tests start
 #      moto_server and drive the Lambda functions, in-process and under `cargo lambda watch`);
 #   2. the es-sim conformance suite with the official Python Elasticsearch client;
-#   3. the demo (`connectors demo`), which must complete a sync.
+#   3. the demo (`connectors demo`), which must complete a sync;
+#   4. the container image (tests/container.sh): the static musl build, the image, and the
+#      service in podman against es-sim, as README's "Run in a container" describes.
 # Set ES_URL (and ES_API_KEY or ES_USERNAME/ES_PASSWORD) to run the client tests against a
 # real cluster instead of es-sim.
 set -euo pipefail
@@ -43,6 +45,14 @@ ES_SIM_BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/es-sim" bash "$REPO/tests/py
 step "demo"
 cargo run -q -p connectors -- demo
 
+step "container image (tests/container.sh)"
+CONTAINER_LOG_FILE="$(mktemp)"
+trap 'rm -f "$RUST_LOG_FILE" "$CONTAINER_LOG_FILE"' EXIT
+bash "$REPO/tests/container.sh" 2>&1 | tee "$CONTAINER_LOG_FILE"
+[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+CONTAINER_COUNTS="$(grep '^container: ' "$CONTAINER_LOG_FILE" | tail -n1)"
+
 echo
 echo "all test stages passed"
+echo "$CONTAINER_COUNTS"
 echo "rust: $RUST_COUNTS"

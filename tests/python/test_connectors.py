@@ -435,6 +435,46 @@ def test_update_scheduling_bad_cron_400(es, connector_factory):
     assert es.connector.get(connector_id=cid)["scheduling"]["access_control"]["interval"] == DEFAULT_INTERVAL
 
 
+def _causes(e):
+    """The reasons of an error and of its chain of `caused_by`, outermost first."""
+    out = []
+    c = e.body["error"]
+    while isinstance(c, dict):
+        out.append(c.get("reason"))
+        c = c.get("caused_by")
+    return out
+
+
+@pytest.mark.parametrize(
+    "interval,bound",
+    [
+        ("61 0 0 * * ?", "Minute and Second values must be between 0 and 59"),
+        ("0 60 0 * * ?", "Minute and Second values must be between 0 and 59"),
+        ("0 0 24 * * ?", "Hour values must be between 0 and 23"),
+        ("0 0 0 32 * ?", "Day of month values must be between 1 and 31"),
+        ("0 0 0 ? 13 *", "Month values must be between 1 and 12"),
+        ("0 0 0 ? * 8", "Day-of-Week values must be between 1 and 7"),
+    ],
+)
+def test_update_scheduling_out_of_range_fields_400(es, connector_factory, interval, bound):
+    # Issue 12: Elasticsearch's `Cron` checks every field's range; the innermost cause names it.
+    cid, _ = connector_factory()
+    with raises_api(BadRequestError, 400, "x_content_parse_exception") as info:
+        es.connector.update_scheduling(connector_id=cid, scheduling={"full": {"enabled": True, "interval": interval}})
+    causes = _causes(info.value)
+    assert f"invalid cron expression [{interval}]" in causes, causes
+    assert causes[-1] == f"illegal cron expression format [java.lang.IllegalArgumentException: {bound}]", causes
+    assert es.connector.get(connector_id=cid)["scheduling"]["full"]["interval"] == DEFAULT_INTERVAL
+
+
+def test_update_scheduling_bounds_accepted(es, connector_factory):
+    cid, _ = connector_factory()
+    for interval in ["59 59 23 31 12 ?", "0 0 0 ? 1 7", "0 0 0 ? JAN-DEC SUN-SAT", "0 0 0 L * ?", "0 0 0 ? * 6#3"]:
+        r = es.connector.update_scheduling(connector_id=cid, scheduling={"full": {"enabled": True, "interval": interval}})
+        assert r.body == {"result": "updated"}, interval
+        assert es.connector.get(connector_id=cid)["scheduling"]["full"]["interval"] == interval
+
+
 def test_update_scheduling_empty_400(es, connector_factory):
     # YAML 50_connector_update_scheduling "Schedules are missing": `scheduling: {}` is a bad request
     cid, _ = connector_factory()

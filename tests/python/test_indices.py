@@ -3,7 +3,7 @@
 import pytest
 from elasticsearch import BadRequestError, NotFoundError
 
-from support import assert_error_envelope, raises_api
+from support import assert_error_envelope, error_reason, raises_api
 
 MAPPING = {
     "properties": {
@@ -183,3 +183,87 @@ def test_index_auto_created_on_write(es, index_name):
     resp = es.index(index=index_name, id="1", document={"a": 1})
     assert resp.meta.status == 201
     assert es.indices.exists(index=index_name).body is True
+
+
+# --- values a field's type cannot hold; the get field mapping API (issue 12) ------------------
+
+
+def _innermost(e):
+    c = e.body["error"]
+    while isinstance(c.get("caused_by"), dict):
+        c = c["caused_by"]
+    return c
+
+
+@pytest.mark.parametrize(
+    "doc,field,ty,preview,inner",
+    [
+        ({"n": 2**63}, "n", "long", "9223372036854775808", "out of range of long"),
+        ({"n": -(2**63) - 1}, "n", "long", "-9223372036854775809", "out of range of long"),
+        ({"big": 2**63}, "big", "long", "9223372036854775808", "out of range of long"),
+        ({"big": 10**30}, "big", "long", "1000000000000000000000000000000", "out of range of long"),
+        ({"i": 2**31}, "i", "integer", "2147483648", "out of range of int"),
+    ],
+)
+def test_integer_out_of_range_400(es, index_name, doc, field, ty, preview, inner):
+    es.indices.create(index=index_name, mappings={"properties": {"n": {"type": "long"}, "i": {"type": "integer"}}})
+    with raises_api(BadRequestError, 400, "document_parsing_exception") as info:
+        es.index(index=index_name, id="1", document=doc)
+    assert error_reason(info.value).endswith(
+        f"failed to parse field [{field}] of type [{ty}] in document with id '1'. Preview of field's value: '{preview}'"
+    ), info.value.body
+    assert inner in _innermost(info.value)["reason"], info.value.body
+    # nothing was indexed, and a big integer left no dynamic mapping behind
+    props = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
+    assert "big" not in props
+    es.index(index=index_name, id="2", document={"n": 2**63 - 1, "i": -(2**31)}, refresh=True)
+    assert es.count(index=index_name)["count"] == 1
+
+
+def test_mixed_array_in_new_field_400(es, index_name):
+    es.indices.create(index=index_name)
+    with raises_api(BadRequestError, 400, "document_parsing_exception") as info:
+        es.index(index=index_name, id="1", document={"x": [1, "two", {"three": 3}]})
+    assert error_reason(info.value).endswith(
+        "failed to parse field [x] of type [long] in document with id '1'. Preview of field's value: 'two'"
+    ), info.value.body
+    assert "properties" not in es.indices.get_mapping(index=index_name)[index_name]["mappings"]
+    with raises_api(BadRequestError, 400, "document_parsing_exception") as info:
+        es.index(index=index_name, id="1", document={"z": [{"a": 1}, 2]})
+    assert "object mapping for [z] tried to parse field [z] as object, but found a concrete value" in error_reason(
+        info.value
+    )
+
+
+def test_get_field_mapping(es, index_name):
+    es.indices.create(
+        index=index_name,
+        mappings={
+            "properties": {
+                "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+                "user": {"properties": {"id": {"type": "long"}}},
+            }
+        },
+    )
+    r = es.indices.get_field_mapping(index=index_name, fields="title")
+    assert r.body == {
+        index_name: {
+            "mappings": {
+                "title": {
+                    "full_name": "title",
+                    "mapping": {"title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}},
+                }
+            }
+        }
+    }
+    r = es.indices.get_field_mapping(index=index_name, fields="user.id,title.keyword,nope")
+    assert r.body[index_name]["mappings"] == {
+        "user.id": {"full_name": "user.id", "mapping": {"id": {"type": "long"}}},
+        "title.keyword": {"full_name": "title.keyword", "mapping": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+    }
+    r = es.indices.get_field_mapping(index=index_name, fields="user.*")
+    assert list(r.body[index_name]["mappings"]) == ["user.id"]
+    r = es.indices.get_field_mapping(fields="user.id")
+    assert r.body[index_name]["mappings"]["user.id"]["full_name"] == "user.id"
+    with raises_api(NotFoundError, 404, "index_not_found_exception"):
+        es.indices.get_field_mapping(index=index_name + "-missing", fields="title")

@@ -233,17 +233,25 @@ async fn cancel_and_error_budget_through_the_binary() {
     write_tree(&root, &refs);
     configured_dir_connector(&sim, "cb", "search-cb", &root).await;
 
-    // Every bulk item rejected: the error budget stops the job with the reason.
-    sim.sim.faults().reject_bulk_items_percent(100);
+    // Every document refused for good (the index maps `path` as a number): the error budget
+    // stops the job with the reason. (Items answered 429 are retried instead.)
+    sim.es
+        .indices()
+        .create(
+            "search-cb",
+            Some(&json!({"mappings": {"properties": {"path": {"type": "long"}}}})),
+        )
+        .await
+        .unwrap();
     let (ok, out, _) = sim
         .run(&["sync", "--connector", "cb"], &[("ES_MAX_RETRIES", "0")])
         .await;
-    sim.sim.faults().clear();
     assert!(!ok, "{out}");
     assert!(
         out.contains("error") && out.contains("Exceeded maximum"),
         "{out}"
     );
+    sim.es.indices().delete("search-cb", false).await.unwrap();
 
     // Cancel mid-sync: slow writes, then Kibana's cancel.
     sim.sim.faults().set_latency(Duration::from_millis(20));

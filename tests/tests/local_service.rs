@@ -341,3 +341,84 @@ async fn a_stopped_service_suspends_and_resumes() {
         (800, 800)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sync_command_is_taken_over_by_the_next_one() {
+    let sim = start_sim().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(tmp.path()).unwrap();
+    let f = files(600);
+    write_tree(
+        &root,
+        &f.iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    dir_connector(&sim, "synckill", &root).await;
+    let settings = tempfile::tempdir().unwrap();
+    let config = settings.path().join("config.yml");
+    std::fs::write(&config, "service:\n  lease_grace: 2\n").unwrap();
+    let config = config.display().to_string();
+    sim.sim.faults().set_latency(Duration::from_millis(3));
+    let args = ["--config", &config, "sync", "--connector", "synckill"];
+    let mut first = sim.spawn(&args, &SLOW_WRITES);
+    let killed = loop {
+        if let Some(j) = jobs_of(&sim, "synckill").await.into_iter().next()
+            && j.indexed_document_count >= 100
+        {
+            break j;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    first.kill().unwrap();
+    let _ = first.wait();
+    sim.sim.faults().clear();
+    // The next sync waits for the dead one's lease, runs that job to its end, then its own.
+    let started = std::time::Instant::now();
+    let (ok, out, err) = sim.run(&args, &[]).await;
+    assert!(ok, "{out}\n{err}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let jobs = jobs_of(&sim, "synckill").await;
+    assert_eq!(jobs.len(), 2);
+    for j in &jobs {
+        assert_eq!(j.status, SyncStatus::Completed, "{:?}", j.error);
+        assert_eq!(j.total_document_count, 600);
+    }
+    let taken_over = sim.job(killed.id.as_deref().unwrap()).await;
+    assert_eq!(taken_over.indexed_document_count, 600);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_on_demand_jobs_run_back_to_back() {
+    let sim = start_sim().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(tmp.path()).unwrap();
+    write_tree(&root, &[("a.txt", "a"), ("b.txt", "b")]);
+    dir_connector(&sim, "queued", &root).await;
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        jobs.push(
+            sim.es
+                .sync_jobs()
+                .create("queued", JobType::Full, TriggerMethod::OnDemand)
+                .await
+                .unwrap(),
+        );
+    }
+    // The scheduler passes every 30 s and re-dispatches a busy job after 60 s: only the
+    // workers handing the connector's next job over get all three done this fast.
+    let env = [("CONNECTOR_IDS", "queued"), ("CONNECTORS_IDLING", "30")];
+    let mut service = sim.spawn(&["run"], &env);
+    for job in &jobs {
+        let done = sim
+            .wait_job(
+                job,
+                &[SyncStatus::Completed, SyncStatus::Error],
+                Duration::from_secs(20),
+            )
+            .await;
+        assert_eq!(done.status, SyncStatus::Completed, "{:?}", done.error);
+    }
+    let _ = service.kill();
+    let _ = service.wait();
+}

@@ -74,10 +74,19 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
         });
     }
     let config = ServiceConfig::load(cli.config.as_deref()).context("configuration")?;
-    let es = local::connect(&config).await?;
+    // Signals are handled from the start: as a container's PID 1, a process without a handler
+    // would ignore SIGTERM while it waits for Elasticsearch.
+    let stop = local::stop_on_signals();
+    let es = {
+        let mut stopping = stop.clone();
+        tokio::select! {
+            es = local::connect(&config) => es?,
+            _ = stopping.wait_for(|stopped| *stopped) => return Ok(ExitCode::SUCCESS),
+        }
+    };
     match cli.command {
         Command::Run => {
-            local::run(&es, &config, local::stop_on_signals()).await?;
+            local::run(&es, &config, stop).await?;
         }
         Command::Tick => {
             let report = local::tick(&es, &config).await?;
@@ -93,25 +102,39 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Work { once: _ } => {
-            let report = local::work_once(&es, &config, local::stop_on_signals()).await?;
+            let report = local::work_once(&es, &config, stop).await?;
             println!(
                 "{} slices run, {} jobs finished",
                 report.slices, report.finished
             );
         }
-        Command::Sync(args) => return sync_cmd::run(args, &es, &config).await,
+        Command::Sync(args) => return sync_cmd::run(args, &es, &config, stop).await,
         Command::Demo => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Threads for blocking work (file reads, DNS): tokio's default of 512 let a directory sync
+/// grow dozens of threads, each keeping its own allocator heap.
+const MAX_BLOCKING_THREADS: usize = 8;
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let json =
         cli.log_json || std::env::var("CONNECTORS_LOG_JSON").is_ok_and(|v| v == "true" || v == "1");
     init_logs(json);
-    match main_inner(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(main_inner(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

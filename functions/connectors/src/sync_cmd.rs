@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use connectors_engine::queue::JobMessage;
 use connectors_engine::{Budget, Engine, SliceOutcome};
 use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
-use connectors_service::ServiceConfig;
+use connectors_service::config::ConnectorEntry;
+use connectors_service::{ServiceConfig, local};
 use es_client::EsClient;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -30,6 +32,7 @@ pub async fn run(
     args: SyncArgs,
     es: &EsClient,
     config: &ServiceConfig,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<ExitCode> {
     let job_type: JobType = args
         .job_type
@@ -53,21 +56,53 @@ pub async fn run(
     tracing::info!(job_id = %job_id, connector_id = %args.connector, "created sync job");
 
     let progress = Progress::start(es, &job_id);
-    let mut slice = Some(0);
+    // Another job of the connector holding its lock is run here too when its worker is gone
+    // (its lease ran out), as the service would: a killed `connectors sync` leaves no lock.
+    let mut connector_only = config.clone();
+    connector_only.connectors = vec![ConnectorEntry {
+        connector_id: args.connector.clone(),
+        ..ConnectorEntry::default()
+    }];
+    connector_only.service.service_types.clear();
+    let mut slice = 0;
+    let seconds = args
+        .slice_seconds
+        .unwrap_or(config.service.slice_seconds)
+        .max(1);
     let status = loop {
-        let seconds = args
-            .slice_seconds
-            .unwrap_or(config.service.slice_seconds)
-            .max(1);
-        let budget = Budget::for_duration(Duration::from_secs(seconds));
-        match engine.run_slice(&job_id, slice, budget).await? {
+        let budget = Budget {
+            deadline: Instant::now() + Duration::from_secs(seconds),
+            stop: Some(stop.clone()),
+        };
+        let message = JobMessage::new(&job_id, slice);
+        match local::run_with_retries(&engine, &message, budget, &stop).await? {
             SliceOutcome::Finished(status) => break status,
-            SliceOutcome::Continue { next_slice } => slice = Some(next_slice),
-            SliceOutcome::Busy(why) => {
-                tracing::info!(reason = %why, "waiting");
-                tokio::time::sleep(Duration::from_secs(2)).await;
+            SliceOutcome::Continue { .. } if *stop.borrow() => {
+                engine.suspend(&job_id).await?;
+                progress.finish().await;
+                eprintln!("stopped: job {job_id} is suspended and resumes from its checkpoint");
+                return Ok(ExitCode::FAILURE);
             }
-            SliceOutcome::Stale(why) => bail!("the job cannot run: {why}"),
+            SliceOutcome::Continue { next_slice } => slice = next_slice,
+            SliceOutcome::Busy(why) => {
+                tracing::info!(reason = %why, "waiting for the connector's other job");
+                let done = local::work_once(es, &connector_only, stop.clone()).await?;
+                if *stop.borrow() {
+                    progress.finish().await;
+                    return Ok(ExitCode::FAILURE);
+                }
+                if done.finished == 0 {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+            SliceOutcome::Stale(why) => {
+                // Run to its end by the take-over above, or ended by someone else.
+                let job = es.sync_jobs().get(&job_id).await?;
+                if job.status.is_terminal() {
+                    break job.status;
+                }
+                bail!("the job cannot run: {why}");
+            }
         }
     };
     progress.finish().await;

@@ -39,5 +39,6 @@ fn record<'a>(m: &'a SqsMessage, message_id: &'a str) -> Record<'a> {
             .get("ApproximateReceiveCount")
             .and_then(|c| c.parse().ok())
             .unwrap_or(1),
+        receipt_handle: m.receipt_handle.as_deref(),
     }
 }

@@ -40,6 +40,9 @@ pub struct Record<'a> {
     pub body: Option<&'a str>,
     /// `ApproximateReceiveCount`: 1 on the first delivery.
     pub receive_count: u32,
+    /// The handle for changing the message's visibility (a retry after a short back-off
+    /// instead of the queue's whole visibility timeout).
+    pub receipt_handle: Option<&'a str>,
 }
 
 /// What to tell the event source mapping about a record.
@@ -295,6 +298,9 @@ impl Container {
             Some(Ok(m)) => m,
             Some(Err(e)) => {
                 error!(message_id, receive_count = record.receive_count, error = %e, "malformed message: reported as failed, it goes to the DLQ after the receive limit");
+                // Nothing will make it readable: on to the dead-letter queue without waiting
+                // out the visibility timeout at every receive.
+                self.retry_after(record, std::time::Duration::ZERO).await;
                 return RecordResult::Failure;
             }
             None => {
@@ -303,6 +309,7 @@ impl Container {
                     receive_count = record.receive_count,
                     "message without a body: reported as failed, it goes to the DLQ after the receive limit"
                 );
+                self.retry_after(record, std::time::Duration::ZERO).await;
                 return RecordResult::Failure;
             }
         };
@@ -359,9 +366,37 @@ impl Container {
                 }
             }
             Disposition::Retry(reason) => {
-                warn!(message_id, job_id, receive_count = record.receive_count, reason = %reason, "slice failed: the message will be retried");
+                let doublings = record.receive_count.saturating_sub(1).min(16);
+                let delay = (self.settings.retry_backoff * (1u32 << doublings))
+                    .min(std::time::Duration::from_secs(120));
+                warn!(message_id, job_id, receive_count = record.receive_count, delay_s = delay.as_secs(), reason = %reason, "slice failed: the message will be retried");
+                self.retry_after(record, delay).await;
                 RecordResult::Failure
             }
+        }
+    }
+
+    /// Makes a failed record visible again after `delay` (SQS `ChangeMessageVisibility`),
+    /// rather than after the queue's visibility timeout. Best effort: without it the record
+    /// still comes back, later.
+    async fn retry_after(&self, record: Record<'_>, delay: std::time::Duration) {
+        let Some(handle) = record.receipt_handle else {
+            return;
+        };
+        let secs = i32::try_from(delay.as_secs())
+            .unwrap_or(i32::MAX)
+            .min(43_200);
+        if let Err(e) = self
+            .queue
+            .client()
+            .change_message_visibility()
+            .queue_url(self.queue.url())
+            .receipt_handle(handle)
+            .visibility_timeout(secs)
+            .send()
+            .await
+        {
+            warn!(message_id = record.message_id, error = %DisplayErrorContext(e), "could not shorten the message's visibility; it comes back after the queue's timeout");
         }
     }
 

@@ -30,6 +30,10 @@ pub struct Settings {
     /// keeps failing ends its job in `error` instead of being retried; one less than the
     /// queue's `maxReceiveCount` so that this happens before the DLQ.
     pub max_receive_count: u32,
+    /// `WORKER_RETRY_BACKOFF_SECS` (5): a message whose slice failed transiently comes back
+    /// after this, doubled at each receive (at most 2 minutes), instead of after the queue's
+    /// visibility timeout.
+    pub retry_backoff: Duration,
     /// `WORKER_LEASE_GRACE_SECS`: overrides `service.lease_grace`.
     pub lease_grace: Option<Duration>,
     /// `WORKER_PAGE_SIZE`: items asked of a source per page (engine default otherwise).
@@ -65,6 +69,7 @@ impl Settings {
                 4,
             )?
             .max(1) as u32,
+            retry_backoff: secs("WORKER_RETRY_BACKOFF_SECS", 5)?,
             lease_grace: get("WORKER_LEASE_GRACE_SECS")
                 .map(|v| number("WORKER_LEASE_GRACE_SECS", Some(v), 0).map(Duration::from_secs))
                 .transpose()?,

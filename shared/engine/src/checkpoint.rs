@@ -72,6 +72,9 @@ pub struct Checkpoint {
     /// count afterwards gives how many went, also when a deletion was cut short and resumed.
     pub before_delete: Option<u64>,
     pub lease: Option<Lease>,
+    /// Parts of the source this sync could not read: their documents are not swept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<crate::source::UnreadScope>,
 }
 
 impl Checkpoint {
@@ -87,6 +90,7 @@ impl Checkpoint {
             budget: ErrorBudget::default(),
             before_delete: None,
             lease: None,
+            unread: Vec::new(),
         }
     }
 

@@ -12,12 +12,23 @@ use serde::{Deserialize, Serialize};
 /// Version of the message layout; a worker refuses versions it does not know.
 pub const MESSAGE_VERSION: u32 = 1;
 
+/// The longest job id a message may carry (Elasticsearch's limit for an `_id`, in bytes).
+pub const MAX_JOB_ID_BYTES: usize = 512;
+
 /// "Run slice `slice` of sync job `job_id`."
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobMessage {
     pub v: u32,
     pub job_id: String,
     pub slice: u64,
+    /// Earlier attempts of this slice that failed transiently (local queues; on SQS the
+    /// receive count plays this part). Absent when 0, so the layout stays version 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A message body that is not a job message.
@@ -31,6 +42,15 @@ impl JobMessage {
             v: MESSAGE_VERSION,
             job_id: job_id.into(),
             slice,
+            attempt: 0,
+        }
+    }
+
+    /// The same slice, to try again after a transient failure.
+    pub fn retried(&self) -> Self {
+        JobMessage {
+            attempt: self.attempt.saturating_add(1),
+            ..self.clone()
         }
     }
 
@@ -50,6 +70,12 @@ impl JobMessage {
         }
         if m.job_id.trim().is_empty() {
             return Err(MalformedMessage("empty job_id".into()));
+        }
+        if m.job_id.len() > MAX_JOB_ID_BYTES {
+            return Err(MalformedMessage(format!(
+                "job_id of {} bytes (at most {MAX_JOB_ID_BYTES})",
+                m.job_id.len()
+            )));
         }
         Ok(m)
     }
@@ -134,6 +160,14 @@ mod tests {
         assert!(JobMessage::parse("not json").is_err());
         assert!(JobMessage::parse(r#"{"v":2,"job_id":"j1","slice":0}"#).is_err());
         assert!(JobMessage::parse(r#"{"v":1,"job_id":" ","slice":0}"#).is_err());
+        let long = format!(r#"{{"v":1,"job_id":"{}","slice":0}}"#, "x".repeat(513));
+        assert!(JobMessage::parse(&long).is_err());
+        let again = m.retried();
+        assert_eq!(
+            again.to_json(),
+            r#"{"v":1,"job_id":"j1","slice":3,"attempt":1}"#
+        );
+        assert_eq!(JobMessage::parse(&again.to_json()).unwrap(), again);
     }
 
     #[tokio::test]

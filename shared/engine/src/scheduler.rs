@@ -81,9 +81,14 @@ pub struct TickReport {
 /// `metadata.dispatch` of a job: the last time a scheduler queued it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Dispatch {
-    /// Times the job was resumed after losing its worker.
+    /// Times in a row the job was resumed after losing its worker without having made
+    /// progress in between.
     #[serde(default)]
     resumes: u32,
+    /// Where the job stood at the last resume ([`progress_mark`]); progress since then resets
+    /// `resumes`, so a job that keeps advancing is never failed for being resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    progress: Option<String>,
     at: Option<Timestamp>,
     #[serde(default)]
     slice: u64,
@@ -612,7 +617,13 @@ impl Scheduler {
                 if alive {
                     return Ok(());
                 }
-                if dispatch.resumes >= self.config.max_resumes {
+                let progress = cp.as_ref().map(progress_mark);
+                let resumes = if dispatch.progress.is_some() && dispatch.progress != progress {
+                    0
+                } else {
+                    dispatch.resumes
+                };
+                if resumes >= self.config.max_resumes {
                     let error = format!(
                         "The job has not seen any update for some time, and was resumed {} times without progress.",
                         dispatch.resumes
@@ -648,7 +659,8 @@ impl Scheduler {
                 let next = Dispatch {
                     at: Some(now),
                     slice,
-                    resumes: dispatch.resumes + 1,
+                    resumes: resumes + 1,
+                    progress,
                 };
                 if self.record_dispatch(job_id, job.seq, &next).await? {
                     info!(
@@ -686,6 +698,17 @@ impl Scheduler {
             Err(WriteError::Es(e)) => Err(e.into()),
         }
     }
+}
+
+/// Where a job stands, for telling whether it progressed between two resumes.
+fn progress_mark(cp: &Checkpoint) -> String {
+    format!(
+        "{}/{}/{:?}/{}",
+        cp.slice,
+        cp.pages,
+        cp.phase,
+        cp.before_delete.map_or(-1, |n| n as i64)
+    )
 }
 
 fn write_err(e: WriteError) -> EngineError {

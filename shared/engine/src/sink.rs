@@ -105,15 +105,22 @@ impl Sink {
     }
 
     /// The oldest request's report if it has already arrived.
+    ///
+    /// A finished task's handle is polled outside tokio's cooperative budget: inside it, a
+    /// `JoinHandle` answers `Pending` once the task's budget is spent, even when its output is
+    /// ready, and a finished request would have looked unfinished.
     pub fn finished(&mut self) -> Option<Result<BulkReport<String>, EsError>> {
-        if self.in_flight.front()?.is_finished() {
-            self.in_flight.pop_front().map(|h| {
-                futures_util::FutureExt::now_or_never(h)
-                    .map(joined)
-                    .unwrap_or_else(|| Err(task_error("not finished")))
-            })
-        } else {
-            None
+        if !self.in_flight.front()?.is_finished() {
+            return None;
+        }
+        let mut handle = self.in_flight.pop_front()?;
+        match futures_util::FutureExt::now_or_never(tokio::task::unconstrained(&mut handle)) {
+            Some(result) => Some(joined(result)),
+            None => {
+                // Not reachable for a finished task; keep the handle rather than lose a report.
+                self.in_flight.push_front(handle);
+                None
+            }
         }
     }
 

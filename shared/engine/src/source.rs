@@ -293,6 +293,19 @@ pub enum SourceItem {
     Unchanged(String),
     /// Incremental syncs: the document with this `_id` is gone.
     Delete(String),
+    /// A part of the source (a table, a folder, ...) could not be read this time: the
+    /// documents that came from it are kept, not swept as stale, and the job reports it.
+    Unreadable(UnreadScope),
+}
+
+/// The documents of a part of the source that could not be read: those whose field `field`
+/// holds `value` (for example `table` = `"orders"`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UnreadScope {
+    pub field: String,
+    pub value: Value,
+    /// Why it could not be read, for the log and the job's `metadata`.
+    pub reason: String,
 }
 
 /// One page of a listing.
@@ -313,7 +326,7 @@ impl SourceItem {
         match self {
             SourceItem::Upsert(doc) => Some(doc.clone()),
             SourceItem::Json(doc) => doc.to_document().ok(),
-            SourceItem::Unchanged(_) | SourceItem::Delete(_) => None,
+            SourceItem::Unchanged(_) | SourceItem::Delete(_) | SourceItem::Unreadable(_) => None,
         }
     }
 }

@@ -58,9 +58,13 @@ pub struct EngineConfig {
     /// always writes one when it pauses or finishes listing). A worker that dies redoes at most
     /// this much work.
     pub checkpoint_interval: Duration,
-    /// How long past the slice deadline a worker's lease lasts, so a worker that dies is
-    /// replaced only after its lease expired.
-    pub lease_grace: Duration,
+    /// How long a worker's lease on a job lasts unless renewed. A live worker renews it with
+    /// every heartbeat and checkpoint, and while it waits on long operations, so it is never
+    /// taken over; a worker that dies is replaced once this much time has passed.
+    pub lease_ttl: Duration,
+    /// Stale documents deleted per `_delete_by_query` request of the deletion sweep: the sweep
+    /// checks for a stop or its deadline between requests, and resumes where it was.
+    pub delete_batch: u64,
 }
 
 impl Default for EngineConfig {
@@ -76,7 +80,8 @@ impl Default for EngineConfig {
             error_budget: ErrorBudgetConfig::default(),
             check_interval: Duration::from_secs(5),
             checkpoint_interval: Duration::from_secs(1),
-            lease_grace: Duration::from_secs(60),
+            lease_ttl: Duration::from_secs(60),
+            delete_batch: 10_000,
         }
     }
 }
@@ -146,6 +151,10 @@ pub enum EngineError {
     /// A guarded write lost a race that the caller does not retry.
     #[error("{0} changed while it was being updated")]
     Conflict(String),
+    /// A transient failure of the slice (bulk items rejected with 429 or 5xx after their
+    /// retries): the checkpoint holds, and the slice should run again after a short back-off.
+    #[error("{0}")]
+    Transient(String),
 }
 
 impl From<ReadError> for EngineError {
@@ -174,6 +183,8 @@ enum Stop {
     /// Lost the lease or the job changed hands: leave everything alone.
     Lost(String),
     Es(EsError),
+    /// Operations were rejected for a reason that may pass (429, 5xx): retry the slice.
+    Transient(String),
 }
 
 impl From<EsError> for Stop {
@@ -316,7 +327,7 @@ impl Engine {
         // Lease the job before anything else, so two workers never both start it.
         cp.lease = Some(Lease {
             owner: self.owner.clone(),
-            until: lease_until(&budget, self.config.lease_grace),
+            until: lease_until(self.config.lease_ttl),
         });
         let partial = json!({ "metadata": { METADATA_KEY: cp.to_value() } });
         let seq = match self.store.update_job(job_id, &partial, Some(job.seq)).await {
@@ -393,7 +404,7 @@ impl Engine {
         };
         let mut run = Run::new(self, job_id, job.doc, job.seq, cp);
         info!(job_id, connector_id = %connector_id, "claimed sync job");
-        Ok(run.execute(&budget).await)
+        run.execute(&budget).await
     }
 
     /// Jobs of the connector's family, other than `job_id`, that a worker is running. A
@@ -461,7 +472,7 @@ impl Engine {
             }
         };
         let mut run = Run::new(self, job_id, job.doc, job.seq, cp);
-        Ok(run.execute(&budget).await)
+        run.execute(&budget).await
     }
 
     /// Marks a job `suspended`, keeping its checkpoint, as the reference does on shutdown.
@@ -500,10 +511,15 @@ impl Engine {
     }
 }
 
-/// The end of a lease: the slice's deadline plus a grace period.
-fn lease_until(budget: &Budget, grace: Duration) -> Timestamp {
-    let left = budget.deadline.saturating_duration_since(Instant::now()) + grace;
-    Timestamp(Timestamp::now().0 + chrono::Duration::from_std(left).unwrap_or_default())
+/// The end of a lease taken or renewed now.
+fn lease_until(ttl: Duration) -> Timestamp {
+    Timestamp(Timestamp::now().0 + chrono::Duration::from_std(ttl).unwrap_or_default())
+}
+
+/// Whether a rejected operation may succeed later: Elasticsearch pushing back (429) or failing
+/// on its side (5xx).
+fn is_transient(status: u16) -> bool {
+    status == 429 || status >= 500
 }
 
 fn rand_u64() -> u64 {
@@ -570,12 +586,44 @@ impl<'e> Run<'e> {
     }
 
     /// Runs the slice and turns every ending into an outcome; failures of the job end it.
-    async fn execute(&mut self, budget: &Budget) -> SliceOutcome {
+    /// Transient failures (Elasticsearch unavailable, operations rejected with 429 or 5xx) give
+    /// the job back at once, for the caller to run the slice again after a short back-off.
+    async fn execute(&mut self, budget: &Budget) -> Result<SliceOutcome, EngineError> {
         let result = self.run(budget).await;
         let ending = match result {
-            Ok(outcome) => return outcome,
+            Ok(outcome) => return Ok(outcome),
             Err(stop) => stop,
         };
+        let error = match ending {
+            Stop::Es(e) => EngineError::Es(e),
+            Stop::Transient(why) => EngineError::Transient(why),
+            other => return Ok(self.end(other).await),
+        };
+        warn!(job_id = %self.job_id, error = %error, "slice stopped by a transient failure; the job is released for a retry");
+        self.release().await;
+        Err(error)
+    }
+
+    /// Releases the lease after a transient failure (one attempt: Elasticsearch may be the
+    /// failure), so that any worker may retry the job at once rather than after the lease.
+    async fn release(&mut self) {
+        if self.cp.lease.is_none() {
+            return;
+        }
+        self.cp.lease = None;
+        let partial = json!({ "metadata": { METADATA_KEY: self.cp.to_value() } });
+        if let Ok(seq) = self
+            .engine
+            .store
+            .checkpoint_job(&self.job_id, &partial, self.seq)
+            .await
+        {
+            self.seq = seq;
+        }
+    }
+
+    /// Records how a slice ended for good (failed, canceled, or lost to another worker).
+    async fn end(&mut self, ending: Stop) -> SliceOutcome {
         let outcome = match ending {
             Stop::Failed(message) => {
                 warn!(job_id = %self.job_id, error = %message, "sync job failed");
@@ -594,6 +642,7 @@ impl<'e> Run<'e> {
                 Ok(SliceOutcome::Busy(why))
             }
             Stop::Es(e) => Err(e),
+            Stop::Transient(why) => Ok(SliceOutcome::Busy(why)),
         };
         match outcome {
             Ok(o) => o,
@@ -611,11 +660,13 @@ impl<'e> Run<'e> {
         // Take (or extend) the lease for this slice.
         self.cp.lease = Some(Lease {
             owner: self.engine.owner.clone(),
-            until: lease_until(budget, config.lease_grace),
+            until: lease_until(config.lease_ttl),
         });
         self.checkpoint().await?;
 
         let source = self.prepare().await?;
+        // Preparing took a few requests: renew the lease if it is due.
+        self.check_job().await?;
         let index = self.index()?;
         let pipeline = self.job.connector.pipeline();
         let active =
@@ -683,12 +734,15 @@ impl<'e> Run<'e> {
                 page_size: config.page_size,
             };
             let fetched = if pages_this_slice == 0 {
-                Some(source.fetch_page(request).await)
+                Some(self.renewing(source.fetch_page(request)).await?)
             } else {
-                tokio::select! {
-                    page = source.fetch_page(request) => Some(page),
-                    _ = tokio::time::sleep_until(budget.deadline.into()) => None,
-                }
+                let page_or_deadline = async {
+                    tokio::select! {
+                        page = source.fetch_page(request) => Some(page),
+                        _ = tokio::time::sleep_until(budget.deadline.into()) => None,
+                    }
+                };
+                self.renewing(page_or_deadline).await?
             };
             let Some(page) = fetched else {
                 self.settle(&mut sink).await?;
@@ -713,6 +767,7 @@ impl<'e> Run<'e> {
                     item => item,
                 };
                 match item {
+                    SourceItem::Unreadable(scope) => self.unreadable(scope),
                     SourceItem::Json(doc) => {
                         let Some(id) = normalise_id_text(&doc.id) else {
                             warn!(job_id = %self.job_id, "skipping a document without '_id'");
@@ -791,7 +846,7 @@ impl<'e> Run<'e> {
                     },
                 ))
                 .buffered(config.concurrent_downloads.max(1));
-                while let Some((doc, content)) = results.next().await {
+                while let Some((doc, content)) = self.renewing(results.next()).await? {
                     if let Err(e) = content {
                         // The reference drops a document whose download failed.
                         warn!(job_id = %self.job_id, doc_id = %doc.id, error = %e, "download failed; document skipped");
@@ -833,43 +888,71 @@ impl<'e> Run<'e> {
             JobType::Incremental => source.incremental_lists_everything(),
             JobType::AccessControl => false,
         };
-        if sweep {
-            self.check_job().await?;
-            let stale_query =
-                json!({"bool": {"must_not": {"term": {SYNC_STAMP_FIELD: self.job_id}}}});
-            // Counting every document is cheap (no query to run); what the deletion removed is
-            // the difference, which stays exact when a slice dies during the deletion and the
-            // next one runs it again.
-            let before = match self.cp.before_delete {
-                Some(n) => n,
-                None => {
-                    self.engine.es().refresh(&index).await?;
-                    let n = self.engine.es().count(&index, None).await?;
-                    self.cp.before_delete = Some(n);
-                    self.checkpoint().await?;
-                    n
-                }
-            };
-            self.engine
-                .es()
-                .delete_by_query(
-                    &index,
-                    &stale_query,
-                    &DeleteByQueryOptions {
-                        conflicts_proceed: true,
-                        refresh: true,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            let after = self.engine.es().count(&index, None).await?;
-            self.cp.counters.deleted += before.saturating_sub(after);
-            self.cp.before_delete = Some(after);
+        if sweep && !self.sweep(&index, budget).await? {
+            return self.pause().await;
         }
         self.terminate(SyncStatus::Completed, None, Some(&index))
             .await
             .map_err(Stop::Es)?;
         Ok(SliceOutcome::Finished(SyncStatus::Completed))
+    }
+
+    /// The deletion sweep: deletes what this sync did not write, except the documents of the
+    /// parts of the source it could not read, in batches of `delete_batch`, checking for a
+    /// stop or the deadline between batches. `false` when it stopped before the end (the
+    /// checkpoint says where it is; the next slice goes on).
+    ///
+    /// Counting every document is cheap (no query to run): what the deletion removed is the
+    /// difference between counts, which stays exact when a slice dies during the deletion and
+    /// the next one runs it again.
+    async fn sweep(&mut self, index: &str, budget: &Budget) -> Result<bool, Stop> {
+        self.check_job().await?;
+        let mut keep = vec![json!({"term": {SYNC_STAMP_FIELD: self.job_id}})];
+        // The field may be mapped as text with a keyword sub-field (dynamic mapping) or as a
+        // keyword: either term matches.
+        keep.extend(self.cp.unread.iter().map(|u| {
+            json!({"bool": {"should": [
+                {"term": {u.field.as_str(): u.value}},
+                {"term": {format!("{}.keyword", u.field): u.value}},
+            ]}})
+        }));
+        let stale_query = json!({"bool": {"must_not": keep}});
+        let engine = self.engine;
+        let mut before = match self.cp.before_delete {
+            Some(n) => n,
+            None => {
+                engine.es().refresh(index).await?;
+                let n = engine.es().count(index, None).await?;
+                self.cp.before_delete = Some(n);
+                self.checkpoint().await?;
+                n
+            }
+        };
+        let batch = engine.config.delete_batch.max(1);
+        let options = DeleteByQueryOptions {
+            conflicts_proceed: true,
+            refresh: true,
+            max_docs: Some(batch),
+            ..Default::default()
+        };
+        loop {
+            let deleted = self
+                .renewing(engine.es().delete_by_query(index, &stale_query, &options))
+                .await??;
+            let after = engine.es().count(index, None).await?;
+            self.cp.counters.deleted += before.saturating_sub(after);
+            self.cp.before_delete = Some(after);
+            before = after;
+            let more = deleted.deleted + deleted.version_conflicts >= batch;
+            if !more {
+                return Ok(true);
+            }
+            if budget.stop_requested() || Instant::now() >= budget.deadline {
+                debug!(job_id = %self.job_id, deleted = self.cp.counters.deleted, "deletion sweep paused");
+                return Ok(false);
+            }
+            self.check_job().await?;
+        }
     }
 
     fn descriptor_features(&self) -> Result<crate::source::SourceFeatures, Stop> {
@@ -1016,7 +1099,7 @@ impl<'e> Run<'e> {
         }
         while sink.has_ready() {
             while !sink.has_room() {
-                if let Some(report) = sink.next_report().await {
+                if let Some(report) = self.renewing(sink.next_report()).await? {
                     self.account(sink, report?)?;
                 }
             }
@@ -1035,7 +1118,7 @@ impl<'e> Run<'e> {
     async fn settle(&mut self, sink: &mut Sink) -> Result<(), Stop> {
         sink.end_request();
         self.pump(sink).await?;
-        while let Some(report) = sink.next_report().await {
+        while let Some(report) = self.renewing(sink.next_report()).await? {
             self.account(sink, report?)?;
         }
         Ok(())
@@ -1071,7 +1154,6 @@ impl<'e> Run<'e> {
             } else if item.action == BulkAction::Update && item.status == 404 {
                 // A touch of a document that is not in the index: nothing to keep alive.
             } else {
-                live.counters.errors += 1;
                 let detail = item
                     .error
                     .as_ref()
@@ -1082,6 +1164,17 @@ impl<'e> Run<'e> {
                     item.action.as_str(),
                     item.key
                 );
+                if is_transient(item.status) {
+                    // Still rejected after the writer's retries: nothing after the last fully
+                    // acknowledged page is checkpointed, and the slice runs again later, so
+                    // the document is indexed or the job fails; it is never left out.
+                    return Err(Stop::Transient(format!(
+                        "Elasticsearch kept rejecting operations (status {}): {message}",
+                        item.status
+                    )));
+                }
+                warn!(job_id = %self.job_id, doc_id = %item.key, status = item.status, reason = %detail, "document rejected by Elasticsearch");
+                live.counters.errors += 1;
                 if let Err(exceeded) = live.budget.track_error(&budget, message) {
                     return Err(Stop::Failed(exceeded.0));
                 }
@@ -1118,7 +1211,7 @@ impl<'e> Run<'e> {
     /// Re-reads the job every `check_interval`: cancelation, deletion, and whether it is still
     /// ours. Refreshes `last_seen` on the way (the heartbeat).
     async fn check_job(&mut self) -> Result<(), Stop> {
-        if self.last_check.elapsed() < self.engine.config.check_interval {
+        if self.last_check.elapsed() < self.renew_every() {
             return Ok(());
         }
         self.last_check = Instant::now();
@@ -1139,6 +1232,12 @@ impl<'e> Run<'e> {
     /// Persists the checkpoint (and `last_seen`, counters) if the job is still ours. Also the
     /// job's heartbeat.
     async fn checkpoint(&mut self) -> Result<(), Stop> {
+        let ttl = self.engine.config.lease_ttl;
+        if let Some(lease) = self.cp.lease.as_mut()
+            && lease.owner == self.engine.owner
+        {
+            lease.until = lease_until(ttl);
+        }
         let mut tries = 0;
         loop {
             let partial = json!({
@@ -1169,6 +1268,44 @@ impl<'e> Run<'e> {
                 }
                 Err(WriteError::Es(e)) => return Err(Stop::Es(e)),
             }
+        }
+    }
+
+    /// Waits for `work` while keeping the job's lease alive: every `check_interval` the
+    /// checkpoint is written again, renewing the lease, so a worker that waits on a slow
+    /// source, bulk retries or a long deletion is never taken for dead.
+    async fn renewing<T>(&mut self, work: impl std::future::Future<Output = T>) -> Result<T, Stop> {
+        let mut work = std::pin::pin!(work);
+        let every = self.renew_every().max(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                out = &mut work => return Ok(out),
+                _ = tokio::time::sleep(every) => self.checkpoint().await?,
+            }
+        }
+    }
+
+    /// How often the job is re-read and the lease renewed: `check_interval`, and at least
+    /// three times per lease.
+    fn renew_every(&self) -> Duration {
+        let config = &self.engine.config;
+        if config.lease_ttl.is_zero() {
+            config.check_interval
+        } else {
+            config.check_interval.min(config.lease_ttl / 3)
+        }
+    }
+
+    /// Records a part of the source that could not be read: its documents are not swept.
+    fn unreadable(&mut self, scope: crate::source::UnreadScope) {
+        warn!(job_id = %self.job_id, field = %scope.field, value = %scope.value, reason = %scope.reason, "part of the source could not be read; its documents are kept");
+        if !self
+            .cp
+            .unread
+            .iter()
+            .any(|u| u.field == scope.field && u.value == scope.value)
+        {
+            self.cp.unread.push(scope);
         }
     }
 
@@ -1257,10 +1394,23 @@ impl<'e> Run<'e> {
         if let Some(total) = total {
             doc.insert("total_document_count".into(), json!(total));
         }
-        doc.insert(
-            "metadata".into(),
-            json!({ METADATA_KEY: self.cp.to_value() }),
-        );
+        let mut metadata = json!({ METADATA_KEY: self.cp.to_value() });
+        if status.is_terminal() && self.cp.counters.errors > 0 {
+            // What Elasticsearch refused for good (too large, mapping conflicts), within the
+            // error budget: the job says how many, and which were first.
+            warn!(job_id = %self.job_id, rejected = self.cp.counters.errors, first = ?self.cp.budget.first_errors, "documents were rejected by Elasticsearch");
+            metadata["rejected_document_count"] = json!(self.cp.counters.errors);
+            metadata["rejected_documents"] = json!(self.cp.budget.first_errors);
+        }
+        if status.is_terminal() && !self.cp.unread.is_empty() {
+            metadata["unread"] = json!(self.cp.unread);
+        }
+        if status == SyncStatus::Suspended {
+            // Forget the last dispatch: a restarted service resumes the job at its first
+            // pass instead of waiting out the re-dispatch delay.
+            metadata["dispatch"] = Value::Null;
+        }
+        doc.insert("metadata".into(), metadata);
         // The connector first: if the process dies in between, the job is still running and
         // the next attempt ends it again, instead of a finished job leaving its connector
         // locked.

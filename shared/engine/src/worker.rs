@@ -3,19 +3,35 @@
 
 use std::time::Duration;
 
-use tracing::{info, warn};
+use connectors_protocol::SYNC_JOBS_INDEX;
+use es_client::SearchParams;
+use serde_json::{Value, json};
+use tracing::{debug, info, warn};
 
+use crate::checkpoint::Checkpoint;
 use crate::queue::{JobMessage, JobQueue};
-use crate::sync::{Budget, Engine, SliceOutcome};
+use crate::sync::{Budget, Engine, EngineError, SliceOutcome};
+
+/// Transient failures of one slice that a local worker retries before it fails the job (on
+/// SQS the queue's receive count plays this part).
+pub const MAX_ATTEMPTS: u32 = 6;
 
 /// What to do with the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {
     /// Delete it: the slice ran (its continuation, if any, was sent) or it is not needed.
     Done,
-    /// Leave it to be delivered again: a failure that is not the job's (Elasticsearch or the
-    /// queue unreachable).
+    /// Deliver it again after [`retry_backoff`]: a failure that is not the job's
+    /// (Elasticsearch or the queue unreachable, operations rejected with 429 or 5xx). The job
+    /// was released, so any worker may take it.
     Retry(String),
+}
+
+/// How long to wait before attempt `attempt + 1` of a slice that failed transiently: 5 s,
+/// doubling, at most 2 minutes.
+pub fn retry_backoff(attempt: u32) -> Duration {
+    let secs = 5u64.saturating_mul(1u64 << attempt.min(16));
+    Duration::from_secs(secs.min(120))
 }
 
 /// Runs the slice a message asks for.
@@ -26,8 +42,20 @@ pub async fn handle_message(
     budget: Budget,
 ) -> Disposition {
     let job_id = message.job_id.as_str();
+    let stop = budget.stop.clone();
     match engine.run_slice(job_id, Some(message.slice), budget).await {
         Ok(SliceOutcome::Continue { next_slice }) => {
+            if stop.as_ref().is_some_and(|s| *s.borrow()) {
+                // The process is stopping: leave the job `suspended`, as the reference does
+                // on shutdown; it resumes from its checkpoint.
+                match engine.suspend(job_id).await {
+                    Ok(_) => info!(job_id, "job suspended; it resumes from its checkpoint"),
+                    Err(e) => {
+                        warn!(job_id, error = %e, "could not suspend the job; the scheduler resumes it once its lease ends")
+                    }
+                }
+                return Disposition::Done;
+            }
             let next = JobMessage::new(job_id, next_slice);
             match queue.send(&next, Duration::ZERO).await {
                 Ok(()) => Disposition::Done,
@@ -41,6 +69,7 @@ pub async fn handle_message(
         }
         Ok(SliceOutcome::Finished(status)) => {
             info!(job_id, %status, "sync job finished");
+            start_waiting_jobs(engine, queue, job_id).await;
             Disposition::Done
         }
         Ok(SliceOutcome::Stale(why)) => {
@@ -48,13 +77,89 @@ pub async fn handle_message(
             Disposition::Done
         }
         Ok(SliceOutcome::Busy(why)) => {
-            // The scheduler dispatches the job again while it is pending.
+            // The job's connector is busy with another job (whose worker starts this one when
+            // it finishes), or another worker holds the job.
             info!(job_id, reason = %why, "job busy; leaving it to the scheduler");
             Disposition::Done
         }
         Err(e) => {
-            warn!(job_id, error = %e, "slice failed; the message will be retried");
+            warn!(job_id, attempt = message.attempt, error = %e, "slice failed; the message will be retried");
             Disposition::Retry(e.to_string())
         }
+    }
+}
+
+/// After a job finished: sends the jobs of the same connector that wait for a worker (pending
+/// or suspended), so a queue of on-demand jobs runs back to back instead of at the scheduler's
+/// pace. A duplicate of a message the scheduler also sends is turned away by the job's lease.
+async fn start_waiting_jobs(engine: &Engine, queue: &dyn JobQueue, finished: &str) {
+    match waiting_jobs(engine, finished).await {
+        Ok(waiting) => {
+            for (job_id, slice) in waiting {
+                debug!(job_id = %job_id, after = finished, "starting the connector's next job");
+                if let Err(e) = queue
+                    .send(&JobMessage::new(&job_id, slice), Duration::ZERO)
+                    .await
+                {
+                    warn!(job_id = %job_id, error = %e, "could not send the next job; the scheduler will");
+                }
+            }
+        }
+        Err(e) => {
+            debug!(job_id = finished, error = %e, "could not look for the connector's next job")
+        }
+    }
+}
+
+/// The oldest few jobs of `finished`'s connector that wait for a worker, with their slice.
+async fn waiting_jobs(engine: &Engine, finished: &str) -> Result<Vec<(String, u64)>, EngineError> {
+    let Some(job) = engine.store().job(finished).await? else {
+        return Ok(Vec::new());
+    };
+    let query = json!({"bool": {"filter": [
+        {"term": {"connector.id": job.doc.connector.id}},
+        {"terms": {"status": ["pending", "suspended"]}},
+    ]}});
+    let body = json!({
+        "query": query,
+        "sort": [{"created_at": {"order": "asc", "unmapped_type": "date"}}],
+        "size": 5,
+        "_source": ["metadata"],
+    });
+    let params = SearchParams::default()
+        .expand_wildcards("hidden")
+        .ignore_unavailable();
+    let page = engine
+        .es()
+        .search::<Value>(SYNC_JOBS_INDEX, &body, &params)
+        .await?;
+    Ok(page
+        .hits
+        .hits
+        .into_iter()
+        .map(|hit| {
+            let slice = hit
+                .source
+                .as_ref()
+                .and_then(|s| s.get("metadata"))
+                .and_then(Value::as_object)
+                .and_then(|m| Checkpoint::from_metadata(Some(m)))
+                .map_or(0, |cp| cp.slice);
+            (hit.id, slice)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(retry_backoff(0), Duration::from_secs(5));
+        assert_eq!(retry_backoff(1), Duration::from_secs(10));
+        assert_eq!(retry_backoff(4), Duration::from_secs(80));
+        assert_eq!(retry_backoff(5), Duration::from_secs(120));
+        assert_eq!(retry_backoff(60), Duration::from_secs(120));
     }
 }

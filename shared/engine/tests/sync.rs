@@ -316,7 +316,16 @@ async fn item_failures_exhaust_the_error_budget() {
     let data = data(200);
     connector(&env, "c7", "search-c7").await;
     let engine = engine(&env, &data, test_config());
-    env.sim.faults().reject_bulk_items_percent(100);
+    // Every document is refused for good: `title` is text, the index maps it as a number.
+    // (Items answered 429 or 5xx are retried instead: see the fault suite.)
+    env.es
+        .indices()
+        .create(
+            "search-c7",
+            Some(&json!({"mappings": {"properties": {"title": {"type": "long"}}}})),
+        )
+        .await
+        .unwrap();
     let job = env
         .es
         .sync_jobs()
@@ -331,7 +340,7 @@ async fn item_failures_exhaust_the_error_budget() {
         error.contains("Exceeded maximum consecutive errors"),
         "{error}"
     );
-    assert!(error.contains("es_rejected_execution_exception"), "{error}");
+    assert!(error.contains("document_parsing_exception"), "{error}");
     let c = env.es.connectors().get("c7", false).await.unwrap();
     assert_eq!(c.status, ConnectorStatus::Error);
     assert_eq!(c.last_sync_status, Some(SyncStatus::Error));

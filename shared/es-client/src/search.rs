@@ -147,6 +147,8 @@ pub struct DeleteByQueryOptions {
     pub refresh: bool,
     pub expand_wildcards: Option<String>,
     pub ignore_unavailable: bool,
+    /// `max_docs`: delete at most this many documents.
+    pub max_docs: Option<u64>,
 }
 
 impl Default for DeleteByQueryOptions {
@@ -156,6 +158,7 @@ impl Default for DeleteByQueryOptions {
             refresh: false,
             expand_wildcards: None,
             ignore_unavailable: false,
+            max_docs: None,
         }
     }
 }
@@ -166,6 +169,7 @@ impl DeleteByQueryOptions {
             .flag("refresh", self.refresh)
             .param_opt("expand_wildcards", self.expand_wildcards.as_deref())
             .flag("ignore_unavailable", self.ignore_unavailable)
+            .param_opt("max_docs", self.max_docs.map(|n| n.to_string()))
     }
 }
 

@@ -212,6 +212,11 @@ impl<'a> RawDoc<'a> {
     }
 
     /// The JSON text of a field, if present (the last one when repeated, as a parser would).
+    /// The document's JSON text as received.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
     pub fn get(&self, name: &str) -> Option<&'a str> {
         self.fields
             .iter()

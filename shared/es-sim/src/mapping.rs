@@ -3,6 +3,7 @@
 //! `_source` but are not searchable.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
@@ -413,6 +414,77 @@ impl ObjectMapping {
         None
     }
 
+    /// Checks the integer literals of a document's JSON text that neither `i64` nor `u64` holds
+    /// (a tree keeps them only as rounded floats): a field of an integer type rejects them, and
+    /// so does a new field they are the first value of, which Elasticsearch maps as `long` (it
+    /// reads them as big integers) before failing to parse them.
+    pub fn check_big_integers(&self, text: &str, id: &str) -> EsResult<()> {
+        if !has_long_digit_run(text.as_bytes()) {
+            return Ok(());
+        }
+        for (path, literal, first) in big_integer_literals(text) {
+            if let Some(ty) = self.integer_type_for(&path, first) {
+                return Err(EsError::document_parsing(format!(
+                    "failed to parse field [{path}] of type [{ty}] in document with id '{id}'. Preview of field's value: '{literal}'"
+                ))
+                .caused_by(number_cause(&ty, &literal)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The integer type a value at `path` is parsed as: its mapped field's, or `long` for a new
+    /// field under dynamic mapping when the value is the field's first.
+    fn integer_type_for(&self, path: &str, first: bool) -> Option<String> {
+        let mut cur = self;
+        let mut dynamic = self.dynamic.unwrap_or(Dynamic::True);
+        let mut segs = path.split('.').peekable();
+        while let Some(seg) = segs.next() {
+            match cur.properties.get(seg) {
+                Some(FieldMapping::Object(o)) => {
+                    if o.enabled == Some(false) {
+                        return None;
+                    }
+                    dynamic = o.dynamic.unwrap_or(dynamic);
+                    cur = o;
+                }
+                Some(FieldMapping::Leaf(l)) => {
+                    return (segs.peek().is_none() && integer_bounds(&l.ty).is_some())
+                        .then(|| l.ty.clone());
+                }
+                None => return (dynamic == Dynamic::True && first).then(|| "long".to_string()),
+            }
+        }
+        None
+    }
+
+    /// Every leaf field and multi-field as `(full name, leaf name, mapping)`, in name order: what
+    /// the get field mapping API can return (objects themselves are not field mappers).
+    pub fn leaf_fields(&self) -> Vec<(String, String, Value)> {
+        let mut out = Vec::new();
+        self.collect_leaves("", &mut out);
+        out
+    }
+
+    fn collect_leaves(&self, prefix: &str, out: &mut Vec<(String, String, Value)>) {
+        for (name, f) in &self.properties {
+            let full = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            match f {
+                FieldMapping::Object(o) => o.collect_leaves(&full, out),
+                FieldMapping::Leaf(l) => {
+                    out.push((full.clone(), name.clone(), l.to_json()));
+                    for (sub, m) in &l.fields {
+                        out.push((format!("{full}.{sub}"), sub.clone(), m.to_json()));
+                    }
+                }
+            }
+        }
+    }
+
     /// The root's `dynamic` and the per-document context of a check.
     fn root_ctx<'a>(&self, id: &'a str) -> (Dynamic, DocCtx<'a>) {
         let date_detection = self
@@ -422,19 +494,51 @@ impl ObjectMapping {
             .unwrap_or(true);
         (
             self.dynamic.unwrap_or(Dynamic::True),
-            DocCtx { id, date_detection },
+            DocCtx {
+                id,
+                date_detection,
+                added: RefCell::new(Vec::new()),
+            },
         )
     }
 
     /// Checks a document against the mapping and adds dynamic fields. Returns whether the mapping
-    /// changed.
+    /// changed. A document that fails leaves the mapping as it was: Elasticsearch only applies
+    /// the dynamic mapping of documents it indexes.
     pub fn apply_doc(&mut self, doc: &Map<String, Value>, id: &str) -> EsResult<bool> {
         let (dynamic, ctx) = self.root_ctx(id);
-        let mut changed = false;
-        for (k, v) in doc {
-            changed |= self.apply_field(k, v, dynamic, "", &ctx)?;
+        let mut apply = || {
+            let mut changed = false;
+            for (k, v) in doc {
+                changed |= self.apply_field(k, v, dynamic, "", &ctx)?;
+            }
+            Ok(changed)
+        };
+        let result = apply();
+        self.roll_back_on_error(&result, &ctx);
+        result
+    }
+
+    /// Removes the fields a failed document added.
+    fn roll_back_on_error(&mut self, result: &EsResult<bool>, ctx: &DocCtx) {
+        if result.is_err() {
+            for path in ctx.added.borrow().iter().rev() {
+                self.remove_path(path);
+            }
         }
-        Ok(changed)
+    }
+
+    fn remove_path(&mut self, path: &str) {
+        match path.split_once('.') {
+            None => {
+                self.properties.remove(path);
+            }
+            Some((head, rest)) => {
+                if let Some(FieldMapping::Object(o)) = self.properties.get_mut(head) {
+                    o.remove_path(rest);
+                }
+            }
+        }
     }
 
     /// [`apply_doc`](Self::apply_doc) for a document scanned one level deep. Scalars that a
@@ -446,24 +550,29 @@ impl ObjectMapping {
         id: &str,
     ) -> EsResult<bool> {
         let (dynamic, ctx) = self.root_ctx(id);
-        let mut changed = false;
-        for (k, raw) in fields {
-            let text = raw.get();
-            if text == "null" || self.accepts_text(k, text) {
-                continue;
+        let mut apply = || {
+            let mut changed = false;
+            for (k, raw) in fields {
+                let text = raw.get();
+                if text == "null" || self.accepts_text(k, text) {
+                    continue;
+                }
+                if !k.contains('.')
+                    && !self.properties.contains_key(k.as_ref())
+                    && matches!(dynamic, Dynamic::False | Dynamic::Runtime)
+                {
+                    continue;
+                }
+                let v: Value = serde_json::from_str(text).map_err(|e| {
+                    EsError::document_parsing(format!("failed to parse field [{k}]: {e}"))
+                })?;
+                changed |= self.apply_field(k, &v, dynamic, "", &ctx)?;
             }
-            if !k.contains('.')
-                && !self.properties.contains_key(k.as_ref())
-                && matches!(dynamic, Dynamic::False | Dynamic::Runtime)
-            {
-                continue;
-            }
-            let v: Value = serde_json::from_str(text).map_err(|e| {
-                EsError::document_parsing(format!("failed to parse field [{k}]: {e}"))
-            })?;
-            changed |= self.apply_field(k, &v, dynamic, "", &ctx)?;
-        }
-        Ok(changed)
+            Ok(changed)
+        };
+        let result = apply();
+        self.roll_back_on_error(&result, &ctx);
+        result
     }
 
     /// Whether the top-level leaf `name` certainly accepts the scalar JSON `text`.
@@ -475,7 +584,14 @@ impl ObjectMapping {
         let number = first == b'-' || first.is_ascii_digit();
         match FieldKind::of(&l.ty) {
             FieldKind::Keyword | FieldKind::Text => first == b'"',
-            FieldKind::Long | FieldKind::Double => number,
+            FieldKind::Long => {
+                number
+                    && (integer_bounds(&l.ty).is_none()
+                        || text
+                            .parse::<i64>()
+                            .is_ok_and(|n| integer_accepts(&l.ty, i128::from(n))))
+            }
+            FieldKind::Double => number,
             FieldKind::Boolean => text == "true" || text == "false",
             FieldKind::Date => {
                 number
@@ -541,9 +657,21 @@ impl ObjectMapping {
                         if path.is_empty() { "_doc" } else { path }
                     ),
                 )),
+                // The first value decides the type (of an array too); the document's values
+                // must then fit it, or the document fails and the field is not added.
                 Dynamic::True => match infer(v, ctx) {
+                    Some(FieldMapping::Leaf(l)) => {
+                        if !leaf_accepts(&l, v) {
+                            return Err(leaf_error(&l, first_rejected(&l, v), &full(), ctx));
+                        }
+                        self.properties
+                            .insert(name.to_string(), FieldMapping::Leaf(l));
+                        ctx.added.borrow_mut().push(full());
+                        Ok(true)
+                    }
                     Some(f) => {
                         self.properties.insert(name.to_string(), f);
+                        ctx.added.borrow_mut().push(full());
                         if let Some(FieldMapping::Object(o)) = self.properties.get_mut(name) {
                             o.apply_value(v, dynamic, &full(), ctx)?;
                         }
@@ -590,17 +718,242 @@ impl ObjectMapping {
 struct DocCtx<'a> {
     id: &'a str,
     date_detection: bool,
+    /// Full paths of the fields this document added, to undo if it fails.
+    added: RefCell<Vec<String>>,
 }
 
 fn leaf_error(l: &LeafMapping, v: &Value, full: &str, ctx: &DocCtx) -> EsError {
-    let preview = match v {
+    let e = EsError::document_parsing(format!(
+        "failed to parse field [{full}] of type [{}] in document with id '{}'. Preview of field's value: '{}'",
+        l.ty,
+        ctx.id,
+        java_preview(v)
+    ));
+    match leaf_cause(l, v) {
+        Some(cause) => e.caused_by(cause),
+        None => e,
+    }
+}
+
+/// A value as Elasticsearch previews it: Java's `toString` of the parsed value.
+fn java_preview(v: &Value) -> String {
+    match v {
         Value::String(s) => s.clone(),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(java_preview).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", java_preview(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         other => other.to_string(),
+    }
+}
+
+/// Whether `b` has 19 digits in a row: the shortest integer literal `i64` cannot hold.
+fn has_long_digit_run(b: &[u8]) -> bool {
+    let mut run = 0;
+    for &c in b {
+        if c.is_ascii_digit() {
+            run += 1;
+            if run >= 19 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// The integer literals of a JSON text that neither `i64` nor `u64` holds, each with the dotted
+/// path of the field it is a value of and whether it is that field's first value (the first
+/// element of an array, or not in an array).
+fn big_integer_literals(text: &str) -> Vec<(String, String, bool)> {
+    enum Frame {
+        Object(Option<String>),
+        Array { first: bool },
+    }
+    let b = text.as_bytes();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut expecting_key = false;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' => {
+                stack.push(Frame::Object(None));
+                expecting_key = true;
+                i += 1;
+            }
+            b'[' => {
+                stack.push(Frame::Array { first: true });
+                expecting_key = false;
+                i += 1;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                i += 1;
+            }
+            b',' => {
+                match stack.last_mut() {
+                    Some(Frame::Object(_)) => expecting_key = true,
+                    Some(Frame::Array { first }) => *first = false,
+                    None => {}
+                }
+                i += 1;
+            }
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(b.len());
+                if expecting_key {
+                    let raw = text.get(start..i).unwrap_or("");
+                    let key = serde_json::from_str::<String>(raw)
+                        .unwrap_or_else(|_| raw.trim_matches('"').to_string());
+                    if let Some(Frame::Object(k)) = stack.last_mut() {
+                        *k = Some(key);
+                    }
+                    expecting_key = false;
+                }
+            }
+            c if c == b'-' || c.is_ascii_digit() => {
+                let start = i;
+                i += 1;
+                while i < b.len() && matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    i += 1;
+                }
+                let literal = text.get(start..i).unwrap_or("");
+                let digits = literal.strip_prefix('-').unwrap_or(literal);
+                if !digits.is_empty()
+                    && digits.bytes().all(|d| d.is_ascii_digit())
+                    && literal.parse::<i64>().is_err()
+                    && literal.parse::<u64>().is_err()
+                {
+                    let path: Vec<&str> = stack
+                        .iter()
+                        .filter_map(|f| match f {
+                            Frame::Object(Some(k)) => Some(k.as_str()),
+                            _ => None,
+                        })
+                        .collect();
+                    let first = !matches!(stack.last(), Some(Frame::Array { first: false }));
+                    out.push((path.join("."), literal.to_string(), first));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The bounds of an integer field type (`token_count` counts tokens of text, so has none here).
+fn integer_bounds(ty: &str) -> Option<(i128, i128)> {
+    Some(match ty {
+        "long" => (i128::from(i64::MIN), i128::from(i64::MAX)),
+        "integer" => (i128::from(i32::MIN), i128::from(i32::MAX)),
+        "short" => (i128::from(i16::MIN), i128::from(i16::MAX)),
+        "byte" => (i128::from(i8::MIN), i128::from(i8::MAX)),
+        "unsigned_long" => (0, i128::from(u64::MAX)),
+        _ => return None,
+    })
+}
+
+fn integer_accepts(ty: &str, n: i128) -> bool {
+    integer_bounds(ty).is_none_or(|(lo, hi)| (lo..=hi).contains(&n))
+}
+
+/// Whether a float (coerced by truncation, as Elasticsearch does) fits an integer type:
+/// Jackson compares with the bounds as doubles.
+fn integer_accepts_float(ty: &str, f: f64) -> bool {
+    f.is_finite() && integer_bounds(ty).is_none_or(|(lo, hi)| f >= lo as f64 && f <= hi as f64)
+}
+
+/// Whether a JSON number fits an integer field type.
+fn integer_accepts_number(ty: &str, n: &serde_json::Number) -> bool {
+    if let Some(i) = n.as_i64() {
+        integer_accepts(ty, i128::from(i))
+    } else if let Some(u) = n.as_u64() {
+        integer_accepts(ty, i128::from(u))
+    } else {
+        n.as_f64().is_some_and(|f| integer_accepts_float(ty, f))
+    }
+}
+
+/// Whether a string fits an integer field type (Elasticsearch coerces numeric strings).
+fn integer_accepts_string(ty: &str, s: &str) -> bool {
+    let s = s.trim();
+    match s.parse::<i128>() {
+        Ok(n) => integer_accepts(ty, n),
+        Err(_) => s.parse::<f64>().is_ok_and(|f| integer_accepts_float(ty, f)),
+    }
+}
+
+/// The `caused_by` of a number an integer field rejects, as Elasticsearch's number parsing words
+/// it (Jackson's coercion error for JSON numbers, its own for strings).
+fn number_cause(ty: &str, literal: &str) -> Value {
+    let jackson = |range: &str| {
+        let reason = format!("Numeric value ({literal}) out of range of {range}");
+        json!({"type": "x_content_parse_exception", "reason": reason,
+            "caused_by": {"type": "input_coercion_exception", "reason": reason}})
     };
-    EsError::document_parsing(format!(
-        "failed to parse field [{full}] of type [{}] in document with id '{}'. Preview of field's value: '{preview}'",
-        l.ty, ctx.id
-    ))
+    let fits_int = literal
+        .parse::<i128>()
+        .is_ok_and(|n| integer_accepts("integer", n));
+    match ty {
+        "long" => jackson("long (-9223372036854775808 - 9223372036854775807)"),
+        "short" if fits_int => jackson("Java short"),
+        "byte" if fits_int => json!({"type": "illegal_argument_exception",
+            "reason": format!("Value [{literal}] is out of range for a byte")}),
+        _ => jackson("int (-2147483648 - 2147483647)"),
+    }
+}
+
+/// The `caused_by` of a string an integer field rejects.
+fn string_cause(ty: &str, s: &str) -> Value {
+    let numeric = s.trim().parse::<f64>().is_ok();
+    if !numeric {
+        // `long` parses with Long.parseLong and BigDecimal, the others with Double.parseDouble.
+        let kind = if ty == "long" {
+            "illegal_argument_exception"
+        } else {
+            "number_format_exception"
+        };
+        return json!({"type": kind, "reason": format!("For input string: \"{s}\"")});
+    }
+    let fits_int = integer_accepts_string("integer", s);
+    let reason = match ty {
+        "long" => format!("Value [{s}] is out of range for a long"),
+        "short" => format!("Value [{s}] is out of range for a short"),
+        "byte" if fits_int => format!(
+            "Value [{}] is out of range for a byte",
+            s.trim().parse::<f64>().map_or(0, |f| f as i64)
+        ),
+        _ => format!("Value [{s}] is out of range for an integer"),
+    };
+    json!({"type": "illegal_argument_exception", "reason": reason})
+}
+
+/// Why a leaf rejects a (non-array) value, when it is a number out of an integer type's range or
+/// text an integer type cannot parse.
+fn leaf_cause(l: &LeafMapping, v: &Value) -> Option<Value> {
+    integer_bounds(&l.ty)?;
+    if l.ty == "unsigned_long" {
+        return None;
+    }
+    match v {
+        Value::Number(n) => Some(number_cause(&l.ty, &n.to_string())),
+        Value::String(s) => Some(string_cause(&l.ty, s)),
+        _ => None,
+    }
 }
 
 /// Whether a value (or every element of an array) fits a leaf field's type.
@@ -609,6 +962,11 @@ fn leaf_accepts(l: &LeafMapping, v: &Value) -> bool {
         Value::Array(a) => a.iter().all(|e| leaf_accepts(l, e)),
         Value::Null => true,
         _ => match FieldKind::of(&l.ty) {
+            FieldKind::Long if integer_bounds(&l.ty).is_some() => match v {
+                Value::Number(n) => integer_accepts_number(&l.ty, n),
+                Value::String(s) => integer_accepts_string(&l.ty, s),
+                _ => false,
+            },
             FieldKind::Long | FieldKind::Double => match v {
                 Value::Number(_) => true,
                 Value::String(s) => s.trim().parse::<f64>().is_ok(),

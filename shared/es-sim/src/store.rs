@@ -718,6 +718,7 @@ impl Index {
                 Source::from(v)
             }
             Incoming::Raw(raw) => {
+                self.mappings.check_big_integers(raw.text(), &id)?;
                 if self.mappings.apply_fields(&raw.fields, &id)? {
                     self.mappings_snapshot = std::sync::OnceLock::new();
                 }

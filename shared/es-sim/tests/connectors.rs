@@ -603,6 +603,94 @@ async fn scheduling_needs_a_schedule() {
     );
 }
 
+/// Issue 12: every field of an interval is range-checked by Elasticsearch's `Cron`, and the error
+/// is its chain of causes, down to the bound that was broken.
+#[tokio::test]
+async fn scheduling_rejects_out_of_range_cron_fields() {
+    let s = Sim::start().await;
+    connector(&s, "c", json!({"index_name": "search-c"})).await;
+    let cases = [
+        (
+            "61 * * * * ?",
+            "Minute and Second values must be between 0 and 59",
+        ),
+        (
+            "0 60 * * * ?",
+            "Minute and Second values must be between 0 and 59",
+        ),
+        ("0 0 24 * * ?", "Hour values must be between 0 and 23"),
+        (
+            "0 0 0 32 * ?",
+            "Day of month values must be between 1 and 31",
+        ),
+        ("0 0 0 ? 13 *", "Month values must be between 1 and 12"),
+        ("0 0 0 ? * 8", "Day-of-Week values must be between 1 and 7"),
+        (
+            "0 0 0 * * *",
+            "support for specifying both a day-of-week AND a day-of-month parameter is not implemented.",
+        ),
+    ];
+    for (expr, bound) in cases {
+        let body = json!({"scheduling": {"full": {"enabled": true, "interval": expr}}});
+        let r = s.put("/_connector/c/_scheduling", body).await;
+        assert_eq!(r.status, 400, "{expr}: {}", r.body);
+        assert_eq!(err_type(&r), "x_content_parse_exception");
+        let e = &r.body["error"];
+        assert_eq!(
+            e["reason"],
+            "[1:2] [connector_update_scheduling_request] failed to parse field [scheduling]"
+        );
+        assert_eq!(e["root_cause"][0]["reason"], e["reason"]);
+        let c = &e["caused_by"];
+        assert_eq!(
+            c["reason"],
+            "[1:2] [connector_scheduling] failed to parse field [full]"
+        );
+        let c = &c["caused_by"];
+        assert_eq!(
+            c["reason"],
+            "[1:2] [schedule_config] failed to parse field [interval]"
+        );
+        let c = &c["caused_by"];
+        assert_eq!(
+            c["reason"],
+            "Failed to build [schedule_config] after last required field arrived"
+        );
+        let c = &c["caused_by"];
+        assert_eq!(c["type"], "illegal_argument_exception");
+        assert_eq!(c["reason"], format!("invalid cron expression [{expr}]"));
+        assert_eq!(c["caused_by"]["type"], "illegal_argument_exception");
+        assert_eq!(
+            c["caused_by"]["reason"],
+            format!("illegal cron expression format [java.lang.IllegalArgumentException: {bound}]")
+        );
+    }
+    let c = s.get("/_connector/c").await.body;
+    assert_eq!(c["scheduling"]["full"]["interval"], "0 0 0 * * ?");
+
+    // The bounds themselves are fine; names are case-insensitive and kept upper-cased, as
+    // Elasticsearch's `Cron` keeps them; keys other than `enabled` and `interval` are dropped.
+    for expr in ["59 59 23 31 12 ?", "0 0 0 ? 1 7", "0 0 12 ? * mon-fri"] {
+        let body = json!({"scheduling": {"full": {"enabled": true, "interval": expr, "x": 1}}});
+        let r = s.put("/_connector/c/_scheduling", body).await;
+        assert_eq!(r.status, 200, "{expr}: {}", r.body);
+    }
+    let c = s.get("/_connector/c").await.body;
+    assert_eq!(
+        c["scheduling"]["full"],
+        json!({"enabled": true, "interval": "0 0 12 ? * MON-FRI"})
+    );
+
+    // Both fields are required.
+    let body = json!({"scheduling": {"full": {"interval": "0 0 0 * * ?"}}});
+    let r = s.put("/_connector/c/_scheduling", body).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body["error"]["caused_by"]["caused_by"]["reason"],
+        "Required [enabled]"
+    );
+}
+
 #[tokio::test]
 async fn sync_job_lifecycle() {
     let s = Sim::start().await;

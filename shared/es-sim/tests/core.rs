@@ -1732,3 +1732,244 @@ async fn sorting_on_id_is_disallowed() {
         .await;
     assert_eq!(hit_ids(&r), vec!["2"]);
 }
+
+const JSON: [(&str, &str); 1] = [("content-type", "application/json")];
+
+/// Issue 12: an integer out of its field type's range fails the document as Elasticsearch fails
+/// it — a big integer maps dynamically as `long` and then does not parse — and a document that
+/// fails adds nothing to the mapping.
+#[tokio::test]
+async fn integers_out_of_range() {
+    let s = Sim::start().await;
+    let r = s
+        .put(
+            "/n",
+            json!({"mappings": {"properties": {"l": {"type": "long"}, "i": {"type": "integer"},
+                "b": {"type": "byte"}, "o": {"properties": {"l": {"type": "long"}}}}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let long_range = "out of range of long (-9223372036854775808 - 9223372036854775807)";
+    let cases: [(&str, &str, &str, &str, &str); 6] = [
+        // (body, field, type, preview, innermost reason)
+        (
+            "{\"big\": 9223372036854775808}",
+            "big",
+            "long",
+            "9223372036854775808",
+            long_range,
+        ),
+        (
+            "{\"big\": 123456789012345678901234567890}",
+            "big",
+            "long",
+            "123456789012345678901234567890",
+            long_range,
+        ),
+        (
+            "{\"l\": -9223372036854775809}",
+            "l",
+            "long",
+            "-9223372036854775809",
+            long_range,
+        ),
+        (
+            "{\"o\": {\"l\": [1, 18446744073709551616]}}",
+            "o.l",
+            "long",
+            "18446744073709551616",
+            long_range,
+        ),
+        (
+            "{\"i\": 2147483648}",
+            "i",
+            "integer",
+            "2147483648",
+            "out of range of int (-2147483648 - 2147483647)",
+        ),
+        (
+            "{\"l\": \"9223372036854775808\"}",
+            "l",
+            "long",
+            "9223372036854775808",
+            "Value [9223372036854775808] is out of range for a long",
+        ),
+    ];
+    for (body, field, ty, preview, inner) in cases {
+        let reason = format!(
+            "failed to parse field [{field}] of type [{ty}] in document with id '1'. Preview of field's value: '{preview}'"
+        );
+        for bulk in [false, true] {
+            let r = if bulk {
+                let lines = format!("{{\"index\":{{\"_index\":\"n\",\"_id\":\"1\"}}}}\n{body}\n");
+                let r = s
+                    .raw(
+                        "POST",
+                        "/_bulk",
+                        lines.as_bytes(),
+                        &[("content-type", "application/x-ndjson")],
+                    )
+                    .await;
+                assert_eq!(r.body["errors"], true, "{body}");
+                let item = &r.body["items"][0]["index"];
+                assert_eq!(item["status"], 400, "{body}");
+                json!({"error": item["error"]})
+            } else {
+                let r = s.raw("PUT", "/n/_doc/1", body.as_bytes(), &JSON).await;
+                assert_eq!(r.status, 400, "{body}: {}", r.body);
+                r.body
+            };
+            let e = &r["error"];
+            assert_eq!(e["type"], "document_parsing_exception", "{body}");
+            assert_eq!(e["reason"], reason.as_str(), "{body}");
+            let mut c = &e["caused_by"];
+            while c["caused_by"].is_object() {
+                c = &c["caused_by"];
+            }
+            assert!(
+                c["reason"].as_str().unwrap().ends_with(inner),
+                "{body}: {c}"
+            );
+        }
+    }
+    let r = s.raw("PUT", "/n/_doc/1", b"{\"b\": 128}", &JSON).await;
+    assert_eq!(
+        err_reason(&r),
+        "failed to parse field [b] of type [byte] in document with id '1'. Preview of field's value: '128'"
+    );
+    assert_eq!(
+        r.body["error"]["caused_by"]["reason"],
+        "Value [128] is out of range for a byte"
+    );
+    // The bounds themselves are fine, and so is a float literal (a new `float` field).
+    let ok = br#"{"l": 9223372036854775807, "i": -2147483648, "b": -128, "m": -9223372036854775808, "f": 1e30}"#;
+    let r = s.raw("PUT", "/n/_doc/2", ok, &JSON).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let props = &s.get("/n/_mapping").await.body["n"]["mappings"]["properties"];
+    assert!(props.get("big").is_none(), "{props}");
+    assert_eq!(props["m"]["type"], "long");
+    assert_eq!(props["f"]["type"], "float");
+}
+
+/// Issue 12: the first value of a new field decides its type; a document whose other values do
+/// not fit it fails, and the field is not added.
+#[tokio::test]
+async fn mixed_arrays_in_a_new_field() {
+    let s = Sim::start().await;
+    s.put("/m", json!({})).await;
+    let r = s
+        .put("/m/_doc/1", json!({"x": [1, "two", {"three": 3}]}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(err_type(&r), "document_parsing_exception");
+    assert_eq!(
+        err_reason(&r),
+        "failed to parse field [x] of type [long] in document with id '1'. Preview of field's value: 'two'"
+    );
+    assert_eq!(
+        r.body["error"]["caused_by"]["type"],
+        "illegal_argument_exception"
+    );
+    assert_eq!(
+        r.body["error"]["caused_by"]["reason"],
+        "For input string: \"two\""
+    );
+    // An object after a value: the value's type, which cannot hold an object.
+    let r = s.put("/m/_doc/1", json!({"y": ["a", {"b": 1}]})).await;
+    assert_eq!(
+        err_reason(&r),
+        "failed to parse field [y] of type [text] in document with id '1'. Preview of field's value: '{b=1}'"
+    );
+    // A value after an object.
+    let r = s.put("/m/_doc/1", json!({"z": [{"b": 1}, 2]})).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        err_reason(&r).starts_with("object mapping for [z] tried to parse field [z] as object")
+    );
+    // In bulk too, and beside a field that would have been fine.
+    let r = s
+        .bulk(
+            "/m/_bulk",
+            &[
+                json!({"index": {"_id": "2"}}),
+                json!({"ok": 1, "w": [true, 1]}),
+            ],
+        )
+        .await;
+    assert_eq!(r.body["items"][0]["index"]["status"], 400, "{}", r.body);
+    let m = s.get("/m/_mapping").await.body;
+    assert_eq!(m["m"]["mappings"], json!({}), "{m}");
+    // Values that fit the first one's type are fine.
+    let r = s.put("/m/_doc/3", json!({"x": [1, "2", 3.5]})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let m = s.get("/m/_mapping").await.body;
+    assert_eq!(
+        m["m"]["mappings"]["properties"]["x"],
+        json!({"type": "long"})
+    );
+}
+
+/// Issue 12: `GET /<index>/_mapping/field/<fields>` and `GET /_mapping/field/<fields>`.
+#[tokio::test]
+async fn get_field_mapping() {
+    let s = Sim::start().await;
+    s.put(
+        "/fm",
+        json!({"mappings": {"properties": {
+            "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+            "user": {"properties": {"id": {"type": "long"}, "name": {"type": "keyword"}}}}}}),
+    )
+    .await;
+    s.put(
+        "/other",
+        json!({"mappings": {"properties": {"title": {"type": "keyword"}}}}),
+    )
+    .await;
+    let r = s.get("/fm/_mapping/field/title").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body,
+        json!({"fm": {"mappings": {"title": {"full_name": "title", "mapping": {"title": {
+            "type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}}}}}})
+    );
+    // Full names of nested fields and multi-fields; the mapping is under the leaf name.
+    let r = s.get("/fm/_mapping/field/user.id,title.keyword").await;
+    assert_eq!(
+        r.body["fm"]["mappings"],
+        json!({
+            "user.id": {"full_name": "user.id", "mapping": {"id": {"type": "long"}}},
+            "title.keyword": {"full_name": "title.keyword",
+                "mapping": {"keyword": {"type": "keyword", "ignore_above": 256}}}
+        })
+    );
+    // Wildcards; objects are not fields; a field nowhere leaves empty mappings.
+    let r = s.get("/fm/_mapping/field/user.*").await;
+    let keys: Vec<&String> = r.body["fm"]["mappings"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, ["user.id", "user.name"]);
+    assert_eq!(
+        s.get("/fm/_mapping/field/user").await.body,
+        json!({"fm": {"mappings": {}}})
+    );
+    assert_eq!(
+        s.get("/fm/_mapping/field/nope").await.body,
+        json!({"fm": {"mappings": {}}})
+    );
+    assert_eq!(
+        s.get("/fm/_mapping/field/_id").await.body,
+        json!({"fm": {"mappings": {"_id": {"full_name": "_id", "mapping": {}}}}})
+    );
+    // Every index.
+    let r = s.get("/_mapping/field/title").await;
+    assert_eq!(
+        r.body["other"]["mappings"]["title"]["mapping"],
+        json!({"title": {"type": "keyword"}})
+    );
+    assert_eq!(r.body["fm"]["mappings"]["title"]["full_name"], "title");
+    let r = s.get("/missing/_mapping/field/title").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(err_type(&r), "index_not_found_exception");
+}

@@ -9,6 +9,7 @@ pub mod connector;
 pub mod features;
 pub mod filtering;
 pub mod pipeline;
+pub mod quartz;
 pub mod scheduling;
 pub mod status;
 pub mod sync_job;
@@ -25,6 +26,7 @@ pub use filtering::{
     RuleKind, ValidationError, ValidationState,
 };
 pub use pipeline::{DEFAULT_PIPELINE, Pipeline};
+pub use quartz::{CronError, QuartzCron};
 pub use scheduling::{DEFAULT_INTERVAL, ScheduleEntry, Scheduling};
 pub use status::{
     ConnectorStatus, JobType, SyncStatus, TransitionError, TriggerMethod, UnknownValue,

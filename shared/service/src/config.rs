@@ -234,8 +234,9 @@ pub struct ServiceSettings {
     pub slice_seconds: u64,
     /// Log JSON lines (this service's own key).
     pub log_json: bool,
-    /// Seconds a worker's lease on a job outlives its slice's deadline: how long a job whose
-    /// worker died waits before another worker resumes it (this service's own key).
+    /// Seconds a worker's lease on a job lasts unless renewed (a live worker renews it with
+    /// every heartbeat): how long a job whose worker died waits before another worker resumes
+    /// it (this service's own key).
     pub lease_grace: u64,
     /// Seconds between two checkpoint writes while a sync makes progress; 0 writes one after
     /// every acknowledged page (this service's own key).
@@ -333,9 +334,10 @@ impl ServiceConfig {
         yaml: Option<&str>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        let mut unset = Vec::new();
         let mut tree = match yaml {
             Some(text) => {
-                let text = substitute_env(text, &env);
+                let text = substitute_env(text, &env, &mut unset);
                 let v: Value = serde_norway::from_str(&text).map_err(|e| ConfigError::Yaml {
                     path: label.to_string(),
                     message: e.to_string(),
@@ -353,20 +355,51 @@ impl ServiceConfig {
             }
             None => Value::Object(Map::new()),
         };
+        let mut overridden = Vec::new();
         for (name, key) in ENV_OVERRIDES {
             if let Some(raw) = env(name).filter(|v| !v.is_empty()) {
                 let value = env_value(name, key, &raw)?;
                 set_path(&mut tree, key, value);
+                overridden.push((*name, *key));
             }
         }
-        let config: ServiceConfig =
-            serde_path_to_error::deserialize(tree).map_err(|e| ConfigError::Key {
-                path: label.to_string(),
-                key: e.path().to_string(),
-                message: e.inner().to_string(),
-            })?;
+        let sources = Sources {
+            label,
+            tree: tree.clone(),
+            unset,
+            overridden,
+        };
+        let config: ServiceConfig = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let key = e.path().to_string();
+            sources.error(&key, e.inner().to_string())
+        })?;
         config.validate()?;
+        config.validate_endpoint(&sources)?;
         Ok(config)
+    }
+
+    /// The Elasticsearch URL or cloud id must be usable: checked here, so that a bad one stops
+    /// start-up with the key (and an unset `${VAR}` it uses) named, not at the first request.
+    fn validate_endpoint(&self, sources: &Sources<'_>) -> Result<(), ConfigError> {
+        let es = &self.elasticsearch;
+        let (key, result) = match &es.cloud_id {
+            Some(id) => (
+                "elasticsearch.cloud_id",
+                es_client::parse_cloud_id(id).map(drop),
+            ),
+            None => (
+                "elasticsearch.host",
+                EsConfig::url(es.host.clone()).base_url().map(drop),
+            ),
+        };
+        match result {
+            Err(e) => Err(sources.error(key, e.to_string())),
+            // `https://${ES_HOST}` parses, but no host is called `${ES_HOST}`.
+            Ok(()) if !sources.unset_in(key).is_empty() => {
+                Err(sources.error(key, "not a usable Elasticsearch endpoint".to_string()))
+            }
+            Ok(()) => Ok(()),
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -442,7 +475,7 @@ impl ServiceConfig {
                 window_size: m.error_window_size.min(128),
                 error_queue_size: m.error_queue_size,
             },
-            lease_grace: Duration::from_secs(self.service.lease_grace),
+            lease_ttl: Duration::from_secs(self.service.lease_grace),
             checkpoint_interval: Duration::from_secs(self.service.checkpoint_interval),
             ..EngineConfig::default()
         };
@@ -465,13 +498,121 @@ impl ServiceConfig {
     }
 }
 
-/// `${VAR}` substitution, as EnvYAML does; an unset variable stays as written.
-fn substitute_env(text: &str, env: &impl Fn(&str) -> Option<String>) -> String {
-    let re = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}").expect("a valid pattern");
-    re.replace_all(text, |c: &regex::Captures<'_>| {
-        env(&c[1]).unwrap_or_else(|| c[0].to_string())
-    })
-    .into_owned()
+fn placeholder() -> regex::Regex {
+    regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}").expect("a valid pattern")
+}
+
+/// `${VAR}` substitution, as EnvYAML does; an unset variable stays as written, and its name is
+/// added to `unset` so that an error about the value it leaves can say why.
+fn substitute_env(
+    text: &str,
+    env: &impl Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> String {
+    placeholder()
+        .replace_all(text, |c: &regex::Captures<'_>| {
+            env(&c[1]).unwrap_or_else(|| {
+                if !unset.iter().any(|u| u == &c[1]) {
+                    unset.push(c[1].to_string());
+                }
+                c[0].to_string()
+            })
+        })
+        .into_owned()
+}
+
+/// Where the configuration's values came from, to word errors about them: the file, the
+/// variables its `${VAR}`s named that are unset, and the environment overrides applied.
+struct Sources<'a> {
+    label: &'a str,
+    tree: Value,
+    unset: Vec<String>,
+    overridden: Vec<(&'static str, &'static str)>,
+}
+
+impl Sources<'_> {
+    /// An error about `key` (a dotted path, `connectors[0].connector_id`). A value set by an
+    /// environment override is that variable's error; a value that still holds `${VAR}` for an
+    /// unset `VAR` says so, naming the variable only (a value may be a secret).
+    fn error(&self, key: &str, message: String) -> ConfigError {
+        if let Some((name, _)) = self.overridden.iter().find(|(_, k)| *k == key) {
+            return ConfigError::Env {
+                name: name.to_string(),
+                message: format!("`{key}`: {message}"),
+            };
+        }
+        let unset = self.unset_in(key);
+        let message = match unset.as_slice() {
+            [] => message,
+            [one] => format!(
+                "{message} (it uses `${{{one}}}`, left as written because the environment \
+                 variable {one} is not set)"
+            ),
+            many => format!(
+                "{message} (it uses {}, left as written because the environment variables {} \
+                 are not set)",
+                many.iter()
+                    .map(|n| format!("`${{{n}}}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                many.join(", ")
+            ),
+        };
+        ConfigError::Key {
+            path: self.label.to_string(),
+            key: key.to_string(),
+            message,
+        }
+    }
+
+    /// The unset variables whose `${VAR}` the value at `key` still holds.
+    fn unset_in(&self, key: &str) -> Vec<&str> {
+        let mut names = Vec::new();
+        if let Some(v) = value_at(&self.tree, key) {
+            collect_unset(v, &self.unset, &mut names);
+        }
+        names
+    }
+}
+
+/// The unset variables whose `${VAR}` a value (or anything inside it) still holds.
+fn collect_unset<'a>(v: &Value, unset: &'a [String], out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => {
+            for c in placeholder().captures_iter(s) {
+                if let Some(name) = unset.iter().find(|u| **u == c[1])
+                    && !out.contains(&name.as_str())
+                {
+                    out.push(name);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|e| collect_unset(e, unset, out)),
+        Value::Object(m) => m.values().for_each(|e| collect_unset(e, unset, out)),
+        _ => {}
+    }
+}
+
+/// The value at a `serde_path_to_error` path (`a.b`, `a[0].b`); `.` for the root.
+fn value_at<'a>(tree: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = tree;
+    if path == "." || path.is_empty() {
+        return Some(cur);
+    }
+    for seg in path.split('.') {
+        let (name, indices) = match seg.find('[') {
+            Some(i) => (&seg[..i], &seg[i..]),
+            None => (seg, ""),
+        };
+        if !name.is_empty() {
+            cur = cur.get(name)?;
+        }
+        for idx in indices.split('[').filter(|p| !p.is_empty()) {
+            let i: usize = idx.trim_end_matches(']').parse().ok()?;
+            cur = cur.get(i)?;
+        }
+    }
+    Some(cur)
 }
 
 /// Turns `{"a.b": 1}` into `{"a": {"b": 1}}`, merging with nested forms.
@@ -666,6 +807,82 @@ sources:
             .unwrap_err()
             .to_string();
         assert!(e.contains("CONNECTORS_IDLING"), "{e}");
+    }
+
+    /// Issue 12: an unset `${VAR}` that leaves an invalid value names the key and the variable.
+    #[test]
+    fn unset_variables_are_named_with_the_key() {
+        let e = parse("elasticsearch:\n  host: ${UNSET_VAR}\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "config.yml: `elasticsearch.host`: invalid Elasticsearch URL <unparsable url>: \
+             relative URL without a base (it uses `${UNSET_VAR}`, left as written because the \
+             environment variable UNSET_VAR is not set)"
+        );
+        let e = parse("elasticsearch.host: https://${ES_HOST}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`elasticsearch.host`: not a usable Elasticsearch endpoint")
+                && e.contains("ES_HOST is not set"),
+            "{e}"
+        );
+        // Within a value, in a dotted key, in a list, and with a wrong type.
+        let e = parse("elasticsearch.host: https://${ES_HOST}:${ES_PORT}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`elasticsearch.host`")
+                && e.contains("the environment variables ES_HOST, ES_PORT are not set"),
+            "{e}"
+        );
+        let e = parse("service:\n  idling: ${IDLE}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`service.idling`")
+                && e.contains("the environment variable IDLE is not set"),
+            "{e}"
+        );
+        let e = parse("elasticsearch:\n  cloud_id: ${CLOUD}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`elasticsearch.cloud_id`") && e.contains("CLOUD is not set"),
+            "{e}"
+        );
+        // A set variable substitutes; a bad URL without variables still names the key.
+        let env = |n: &str| (n == "ES_HOST").then(|| "es.example".to_string());
+        let c = ServiceConfig::from_parts(
+            "x",
+            Some("elasticsearch.host: https://${ES_HOST}:9200\n"),
+            env,
+        )
+        .unwrap();
+        assert_eq!(c.elasticsearch.host, "https://es.example:9200");
+        let e = parse("elasticsearch:\n  host: ftp://h\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`elasticsearch.host`") && e.contains("unsupported scheme"),
+            "{e}"
+        );
+        // ES_URL overrides the key: its error is the variable's.
+        let env = |n: &str| (n == "ES_URL").then(|| "not a url".to_string());
+        let e = ServiceConfig::from_parts("x", None, env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("environment variable ES_URL: `elasticsearch.host`"),
+            "{e}"
+        );
+        // Credentials in the URL are never printed.
+        let e = parse("elasticsearch:\n  host: ftp://user:hunter2@h\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use connectors_engine::queue::{JobMessage, JobQueue, MemoryQueue};
 use connectors_engine::scheduler::{Scheduler, SchedulerConfig, TickReport};
+use connectors_engine::worker::{Disposition, MAX_ATTEMPTS, handle_message, retry_backoff};
 use connectors_engine::{Budget, Engine, EngineError, SliceOutcome};
 use connectors_protocol::{CONNECTORS_CONCRETE_INDEX, SYNC_JOBS_CONCRETE_INDEX};
 use es_client::{EsClient, EsError, VersionRequirement};
@@ -138,10 +139,7 @@ pub async fn work_once(
                 stop: Some(stop.clone()),
             };
             report.slices += 1;
-            match engine
-                .run_slice(&message.job_id, Some(message.slice), budget)
-                .await
-            {
+            match run_with_retries(&engine, &message, budget, &stop).await {
                 Ok(SliceOutcome::Continue { next_slice }) => {
                     progressed = true;
                     let stopping = *stop.borrow();
@@ -152,7 +150,10 @@ pub async fn work_once(
                     report.finished += 1;
                 }
                 Ok(SliceOutcome::Busy(_) | SliceOutcome::Stale(_)) => {}
-                Err(e) => warn!(job_id = %message.job_id, error = %e, "slice failed"),
+                Err(e) => {
+                    progressed = true;
+                    warn!(job_id = %message.job_id, error = %e, "slice failed");
+                }
             }
         }
         if !progressed || *stop.borrow() {
@@ -205,20 +206,20 @@ pub async fn run(
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             while !*stop.borrow() {
-                let Some(message) = queue.recv(Duration::from_millis(500)).await else { continue };
-                let budget = Budget { deadline: Instant::now() + slice, stop: Some(stop.clone()) };
-                match engine.run_slice(&message.job_id, Some(message.slice), budget).await {
-                    Ok(SliceOutcome::Continue { next_slice }) => {
-                        let stopping = *stop.borrow();
-                        if let Err(e) =
-                            continue_later(&engine, &queue, &message.job_id, next_slice, stopping).await
-                        {
-                            warn!(worker, job_id = %message.job_id, error = %e, "could not hand the job over");
-                        }
+                let Some(message) = queue.recv(Duration::from_millis(500)).await else {
+                    continue;
+                };
+                let budget = Budget {
+                    deadline: Instant::now() + slice,
+                    stop: Some(stop.clone()),
+                };
+                match handle_message(&engine, queue.as_ref(), &message, budget).await {
+                    Disposition::Done => {}
+                    Disposition::Retry(reason) => {
+                        retry_later(&engine, queue.as_ref(), &message, &reason).await;
                     }
-                    Ok(outcome) => info!(worker, job_id = %message.job_id, ?outcome, "slice done"),
-                    Err(e) => warn!(worker, job_id = %message.job_id, error = %e, "slice failed; the scheduler will retry"),
                 }
+                info!(worker, job_id = %message.job_id, "slice done");
             }
         }));
     }
@@ -226,6 +227,78 @@ pub async fn run(
         let _ = t.await;
     }
     Ok(())
+}
+
+/// After a slice failed transiently: sends the message again after a back-off, or ends the
+/// job in `error` once its slice failed [`MAX_ATTEMPTS`] times in a row.
+async fn retry_later(engine: &Engine, queue: &dyn JobQueue, message: &JobMessage, reason: &str) {
+    let job_id = message.job_id.as_str();
+    if message.attempt + 1 >= MAX_ATTEMPTS {
+        let why = format!(
+            "The sync job's slice failed {MAX_ATTEMPTS} times in a row; last error: {reason}"
+        );
+        match engine.fail_job(job_id, &why).await {
+            Ok(_) => error!(job_id, reason = %why, "marked the job as failed"),
+            Err(e) => {
+                warn!(job_id, error = %e, "could not mark the job as failed; the scheduler resumes it")
+            }
+        }
+        return;
+    }
+    let delay = retry_backoff(message.attempt);
+    info!(
+        job_id,
+        attempt = message.attempt + 1,
+        delay_s = delay.as_secs(),
+        "retrying the slice after a back-off"
+    );
+    if let Err(e) = queue.send(&message.retried(), delay).await {
+        warn!(job_id, error = %e, "could not queue the retry; the scheduler resumes the job");
+    }
+}
+
+/// Runs a slice in the foreground, retrying transient failures after a back-off; past
+/// [`MAX_ATTEMPTS`] the job ends in `error` and the last failure is returned.
+pub async fn run_with_retries(
+    engine: &Engine,
+    message: &JobMessage,
+    budget: Budget,
+    stop: &watch::Receiver<bool>,
+) -> Result<SliceOutcome, EngineError> {
+    let mut attempt = message.attempt;
+    let slice = budget.deadline.saturating_duration_since(Instant::now());
+    let mut budget = budget;
+    loop {
+        match engine
+            .run_slice(&message.job_id, Some(message.slice), budget)
+            .await
+        {
+            Err(e) if attempt + 1 < MAX_ATTEMPTS && !*stop.borrow() => {
+                let delay = retry_backoff(attempt);
+                warn!(job_id = %message.job_id, attempt = attempt + 1, delay_s = delay.as_secs(), error = %e, "slice failed; retrying after a back-off");
+                let mut stop = stop.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.changed() => {}
+                }
+                attempt += 1;
+                budget = Budget {
+                    deadline: Instant::now() + slice,
+                    stop: Some(stop.clone()),
+                };
+            }
+            Err(e) if !*stop.borrow() => {
+                let why = format!(
+                    "The sync job's slice failed {MAX_ATTEMPTS} times in a row; last error: {e}"
+                );
+                if let Err(fail) = engine.fail_job(&message.job_id, &why).await {
+                    warn!(job_id = %message.job_id, error = %fail, "could not mark the job as failed");
+                }
+                return Err(e);
+            }
+            other => return other,
+        }
+    }
 }
 
 /// After a slice that used up its budget: hand the rest of the job to the queue or, when the

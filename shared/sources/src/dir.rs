@@ -9,8 +9,14 @@
 //!
 //! Incremental syncs send only files whose modification or change time is not older than the
 //! previous sync's start, and report the others as unchanged; the engine deletes what is gone.
+//!
+//! Names that are not valid UTF-8 are indexed too: the `_id` is the MD5 of the path's bytes (the
+//! same as the reference's for every UTF-8 path), `path` shows the name with U+FFFD for the
+//! invalid bytes, and the cursor keeps such names as hex so a walk resumes among them.
 
+use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,7 +29,9 @@ use connectors_engine::source::{
 };
 use connectors_protocol::{ConfigField, Configuration, Display};
 use globset::{GlobBuilder, GlobMatcher};
+use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
+use tracing::warn;
 
 /// The reference's `service.max_file_download_size`: larger files are indexed without content.
 pub const DEFAULT_MAX_CONTENT_BYTES: u64 = 10 * 1024 * 1024;
@@ -215,39 +223,45 @@ impl DataSource for Directory {
                 .as_ref()
                 .map(|c| c.started.clone())
                 .unwrap_or_else(|| Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true));
+            let after: Vec<OsString> = match &resume {
+                Some(c) => c.path.iter().map(CursorName::to_os).collect::<Result<_, _>>()?,
+                None => Vec::new(),
+            };
             let mut w = match slot.take() {
-                Some(w) if resume.as_ref().map(|c| &c.path) == Some(&w.last) => w,
-                _ => Walk::resume(
-                    &root,
-                    resume.as_ref().map(|c| c.path.as_slice()).unwrap_or(&[]),
-                )
-                .map_err(|e| {
+                Some(w) if resume.is_some() && after == w.last => w,
+                _ => Walk::resume(&root, &after).map_err(|e| {
                     SourceError::Unavailable(format!("Cannot read '{}': {e}", root.display()))
                 })?,
             };
             let mut items = Vec::with_capacity(page_size);
             while items.len() < page_size {
                 let Some(rel) = w.next_file(&root) else { break };
-                if !glob.is_match(rel.join("/")) {
+                let relative: PathBuf = rel.iter().collect();
+                if !glob.is_match(&relative) {
                     continue;
                 }
-                let path = rel.iter().fold(root.clone(), |p, c| p.join(c));
-                // A file removed or unreadable since it was listed is skipped, as a walk would.
-                let Ok(meta) = fs::metadata(&path) else {
-                    continue;
+                let path = root.join(&relative);
+                // A file removed since it was listed is skipped, as a walk would.
+                let meta = match fs::metadata(&path) {
+                    Ok(meta) => meta,
+                    Err(e) => {
+                        warn!(path = %path.display(), error = %e, "file skipped: it cannot be read (removed since it was listed?)");
+                        continue;
+                    }
                 };
                 if !meta.is_file() {
                     continue;
                 }
                 let item = match changed_since {
-                    Some(since) if changed_at(&meta) < since => SourceItem::Unchanged(
-                        connectors_engine::document::hash_id(&path.to_string_lossy()),
-                    ),
+                    Some(since) if changed_at(&meta) < since => {
+                        SourceItem::Unchanged(path_id(&path))
+                    }
                     _ => SourceItem::Upsert(file_document(&path, &meta, max_content)),
                 };
                 items.push(item);
             }
-            let next = (!w.finished()).then(|| json!({"path": w.last, "started": started}));
+            let last: Vec<CursorName> = w.last.iter().map(|n| CursorName::of(n)).collect();
+            let next = (!w.finished()).then(|| json!({"path": last, "started": started}));
             *slot = Some(w);
             Ok(Page {
                 items,
@@ -260,16 +274,20 @@ impl DataSource for Directory {
     }
 
     async fn download(&self, handle: &Value) -> Result<Option<Content>, SourceError> {
-        let Some(path) = handle.get("path").and_then(Value::as_str) else {
+        let Some(name) = handle
+            .get("path")
+            .and_then(|p| serde_json::from_value::<CursorName>(p.clone()).ok())
+        else {
             return Ok(None);
         };
+        let path = PathBuf::from(name.to_os()?);
         let size = handle.get("size").and_then(Value::as_u64).unwrap_or(0);
         if size > self.max_content_bytes {
             return Ok(None);
         }
-        let bytes = tokio::fs::read(path)
+        let bytes = tokio::fs::read(&path)
             .await
-            .map_err(|e| SourceError::Other(format!("Cannot read '{path}': {e}")))?;
+            .map_err(|e| SourceError::Other(format!("Cannot read '{}': {e}", path.display())))?;
         Ok(Some(Content::Body(
             String::from_utf8_lossy(&bytes).into_owned(),
         )))
@@ -278,8 +296,43 @@ impl DataSource for Directory {
 
 #[derive(serde::Deserialize)]
 struct DirCursor {
-    path: Vec<String>,
+    path: Vec<CursorName>,
     started: String,
+}
+
+/// A file name (or path) in a cursor or download handle: its text when it is UTF-8, else its
+/// bytes in hex.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum CursorName {
+    Text(String),
+    Bytes { hex: String },
+}
+
+impl CursorName {
+    fn of(name: &OsStr) -> Self {
+        match name.to_str() {
+            Some(text) => CursorName::Text(text.to_string()),
+            None => CursorName::Bytes {
+                hex: hex::encode(name.as_bytes()),
+            },
+        }
+    }
+
+    fn to_os(&self) -> Result<OsString, SourceError> {
+        match self {
+            CursorName::Text(text) => Ok(OsString::from(text)),
+            CursorName::Bytes { hex } => hex::decode(hex)
+                .map(OsString::from_vec)
+                .map_err(|e| SourceError::Cursor(format!("bad name in cursor: {e}"))),
+        }
+    }
+}
+
+/// The reference's `_id` of a file: the MD5 of its path (here of the path's bytes, which is the
+/// same for every path that is valid UTF-8).
+fn path_id(path: &Path) -> String {
+    hex::encode(Md5::digest(path.as_os_str().as_bytes()))
 }
 
 fn changed_at(meta: &fs::Metadata) -> DateTime<Utc> {
@@ -336,10 +389,7 @@ fn file_document(path: &Path, meta: &fs::Metadata, max_content: u64) -> SourceDo
     );
     fields.insert("size".into(), json!(meta.size()));
     fields.insert("_timestamp".into(), json!(modified));
-    fields.insert(
-        "_id".into(),
-        json!(connectors_engine::document::hash_id(&path_text)),
-    );
+    fields.insert("_id".into(), json!(path_id(path)));
     let is_text = path
         .extension()
         .and_then(|e| e.to_str())
@@ -347,32 +397,32 @@ fn file_document(path: &Path, meta: &fs::Metadata, max_content: u64) -> SourceDo
     SourceDocument {
         fields,
         download: (is_text && meta.size() <= max_content)
-            .then(|| json!({"path": path_text, "size": meta.size()})),
+            .then(|| json!({"path": CursorName::of(path.as_os_str()), "size": meta.size()})),
     }
 }
 
-/// A depth-first walk in name order.
+/// A depth-first walk in name order (byte order, which is also the order of UTF-8 text).
 struct Walk {
     stack: Vec<Frame>,
     /// Components of the last file returned: the resume cursor.
-    last: Vec<String>,
+    last: Vec<OsString>,
 }
 
 struct Frame {
     /// Components from the root.
-    dir: Vec<String>,
-    entries: Vec<(String, bool)>,
+    dir: Vec<OsString>,
+    entries: Vec<(OsString, bool)>,
     pos: usize,
 }
 
-fn list(root: &Path, dir: &[String]) -> std::io::Result<Vec<(String, bool)>> {
+fn list(root: &Path, dir: &[OsString]) -> std::io::Result<Vec<(OsString, bool)>> {
     let path = dir.iter().fold(root.to_path_buf(), |p, c| p.join(c));
-    let mut entries: Vec<(String, bool)> = fs::read_dir(path)?
+    let mut entries: Vec<(OsString, bool)> = fs::read_dir(path)?
         .filter_map(Result::ok)
         .map(|e| {
             // Directories are entered without following symlinks, which could loop.
             let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            (e.file_name().to_string_lossy().into_owned(), is_dir)
+            (e.file_name(), is_dir)
         })
         .collect();
     entries.sort();
@@ -382,9 +432,9 @@ fn list(root: &Path, dir: &[String]) -> std::io::Result<Vec<(String, bool)>> {
 impl Walk {
     /// Positions a walk just after the file `after` (components from the root), which may no
     /// longer exist. Only the directories on that path are listed.
-    fn resume(root: &Path, after: &[String]) -> std::io::Result<Walk> {
+    fn resume(root: &Path, after: &[OsString]) -> std::io::Result<Walk> {
         let mut stack = Vec::new();
-        let mut dir: Vec<String> = Vec::new();
+        let mut dir: Vec<OsString> = Vec::new();
         let mut rest = after;
         loop {
             let entries = list(root, &dir)?;
@@ -420,7 +470,7 @@ impl Walk {
         })
     }
 
-    fn next_file(&mut self, root: &Path) -> Option<Vec<String>> {
+    fn next_file(&mut self, root: &Path) -> Option<Vec<OsString>> {
         loop {
             let frame = self.stack.last_mut()?;
             let Some((name, is_dir)) = frame.entries.get(frame.pos).cloned() else {
@@ -614,6 +664,64 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn names_that_are_not_utf8_are_indexed_with_distinct_ids() {
+        let t = tempfile::tempdir().unwrap();
+        let root = std::path::absolute(t.path()).unwrap();
+        let names: [&[u8]; 4] = [b"a\xff.txt", b"a\xfe.txt", b"ok.txt", b"z\xc3.txt"];
+        for name in names {
+            fs::write(root.join(OsStr::from_bytes(name)), b"x").unwrap();
+        }
+        let dir = root.join(OsStr::from_bytes(b"d\xff"));
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("inner.txt"), b"inner").unwrap();
+        for (page_size, fresh) in [(1, true), (2, false), (100, false)] {
+            let src = source(&root, "**/*.*");
+            let mut cursor: Option<Value> = None;
+            let mut ids = Vec::new();
+            loop {
+                let once = source(&root, "**/*.*");
+                let from: &dyn DataSource = if fresh { once.as_ref() } else { src.as_ref() };
+                let page = from
+                    .fetch_page(PageRequest {
+                        cursor: cursor.as_ref(),
+                        mode: SyncMode::Full,
+                        advanced_rules: None,
+                        page_size,
+                    })
+                    .await
+                    .unwrap();
+                for item in page.items {
+                    let SourceItem::Upsert(doc) = item else {
+                        panic!()
+                    };
+                    ids.push(doc.fields["_id"].as_str().unwrap().to_string());
+                    if let Some(handle) = &doc.download {
+                        assert!(src.download(handle).await.unwrap().is_some());
+                    }
+                }
+                match page.next {
+                    Some(n) => cursor = Some(n),
+                    None => break,
+                }
+            }
+            let mut expected: Vec<String> = names
+                .iter()
+                .map(|n| path_id(&root.join(OsStr::from_bytes(n))))
+                .collect();
+            expected.push(path_id(&dir.join("inner.txt")));
+            expected.sort();
+            ids.sort();
+            assert_eq!(ids, expected, "page size {page_size}");
+        }
+        // The same id as the reference's for a UTF-8 path.
+        let ok = root.join("ok.txt");
+        assert_eq!(
+            path_id(&ok),
+            connectors_engine::document::hash_id(ok.to_str().unwrap())
+        );
     }
 
     #[test]

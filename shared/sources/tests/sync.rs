@@ -437,3 +437,52 @@ async fn mysql_errors_reach_the_connector() {
         .await;
     }
 }
+
+/// After a full sync, a misspelled table name fails the next job in validation, naming the
+/// table, and the index keeps every document.
+async fn a_table_typo_deletes_nothing(mut db: impl Db) {
+    db.exec(FIXTURE).await;
+    fill_pairs(&mut db, 600).await;
+    let env = start_es().await;
+    let config = db.config(json!({"tables": "people,pairs"}));
+    connector(&env, "typo", "search-typo", db.service_type(), &config).await;
+    let engine = engine(&env, test_config());
+    let j = job(&env, "typo", JobType::Full).await;
+    assert_eq!(
+        run_to_end(&engine, &j, 60_000).await.0,
+        SyncStatus::Completed
+    );
+    assert_eq!(index_docs(&env.es, "search-typo").await.len(), 602);
+
+    let typo = db.config(json!({"tables": "people,pairz"}));
+    env.es
+        .connectors()
+        .update_configuration("typo", &es_client::ConfigurationUpdate::Schema(typo))
+        .await
+        .unwrap();
+    let j = job(&env, "typo", JobType::Full).await;
+    assert_eq!(run_to_end(&engine, &j, 60_000).await.0, SyncStatus::Error);
+    let stats = env.es.sync_jobs().get(&j).await.unwrap();
+    let error = stats.error.unwrap_or_default();
+    assert!(
+        error.contains("The tables 'pairz' are either not present or not accessible"),
+        "{error}"
+    );
+    assert_eq!(stats.deleted_document_count, 0);
+    assert_eq!(index_docs(&env.es, "search-typo").await.len(), 602);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn postgresql_table_typo_deletes_nothing() {
+    if let Some(db) = Pg::new().await {
+        a_table_typo_deletes_nothing(db).await;
+    }
+}
+
+#[tokio::test]
+async fn mysql_table_typo_deletes_nothing() {
+    if let Some(db) = My::new().await {
+        a_table_typo_deletes_nothing(db).await;
+    }
+}

@@ -357,7 +357,11 @@ async fn a_message_that_keeps_failing_ends_its_job_in_error() {
         return;
     };
     // No client-side retries, so that each failed request is one failed delivery.
-    let extra = [("WORKER_MAX_RECEIVE_COUNT", "3"), ("ES_MAX_RETRIES", "0")];
+    let extra = [
+        ("WORKER_MAX_RECEIVE_COUNT", "3"),
+        ("ES_MAX_RETRIES", "0"),
+        ("WORKER_RETRY_BACKOFF_SECS", "1"),
+    ];
     let scheduler = s.container("fails", &extra);
     let worker = s.container("fails", &extra);
     s.dir_connector(&scheduler, "fails").await;

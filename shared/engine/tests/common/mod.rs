@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use connectors_engine::source::{
     DataSource, Page, PageRequest, SourceDescriptor, SourceDocument, SourceError, SourceFeatures,
-    SourceItem,
+    SourceItem, UnreadScope,
 };
 use connectors_engine::{Engine, EngineConfig, SourceRegistry};
 use connectors_protocol::{ConfigField, Configuration};
@@ -68,6 +68,17 @@ impl DataSource for MemoryData {
             None => Box::new(data.iter()),
         };
         for (k, v) in range.take(request.page_size) {
+            // A value {"_unreadable": field} stands for a part of the source that cannot be
+            // read: the documents whose `field` is `k`.
+            if let Some(field) = v.get("_unreadable").and_then(Value::as_str) {
+                items.push(SourceItem::Unreadable(UnreadScope {
+                    field: field.to_string(),
+                    value: json!(k),
+                    reason: format!("{k} is unreadable"),
+                }));
+                last = Some(k.clone());
+                continue;
+            }
             let mut fields: Map<String, Value> = v.as_object().cloned().unwrap_or_default();
             fields.insert("_id".into(), json!(k));
             items.push(SourceItem::Upsert(SourceDocument::new(fields)));
@@ -136,7 +147,7 @@ pub fn test_config() -> EngineConfig {
         page_size: 50,
         bulk_max_ops: 40,
         check_interval: std::time::Duration::from_millis(50),
-        lease_grace: std::time::Duration::ZERO,
+        lease_ttl: std::time::Duration::ZERO,
         ..EngineConfig::default()
     };
     c.bulk_item_retry.initial_backoff = std::time::Duration::from_millis(5);

@@ -5,6 +5,7 @@
 use std::sync::{Arc, RwLock};
 
 use connectors_protocol::ConnectorStatus;
+use connectors_protocol::quartz::{CronError, QuartzCron};
 use serde_json::{Map, Value, json};
 
 use crate::datemath::now_iso;
@@ -954,36 +955,104 @@ pub fn pipeline(state: &AppState, id: &str, req: &Req) -> EsResult<Resp> {
     blind_update(state, id, json!({"pipeline": p}))
 }
 
-/// A Quartz cron expression: 6 or 7 fields of the allowed characters.
-pub fn valid_cron(expr: &str) -> bool {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 6 && fields.len() != 7 {
-        return false;
+/// The JSON token type Elasticsearch's parsers name in "doesn't support values of type".
+fn token_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "VALUE_NULL",
+        Value::Number(_) => "VALUE_NUMBER",
+        Value::Bool(_) => "VALUE_BOOLEAN",
+        Value::String(_) => "VALUE_STRING",
+        Value::Array(_) => "START_ARRAY",
+        Value::Object(_) => "START_OBJECT",
     }
-    let ok_chars = |f: &str| {
-        f.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "*?/-,#".contains(c))
-    };
-    if !fields.iter().all(|f| ok_chars(f)) {
-        return false;
-    }
-    // Quartz requires `?` in exactly one of day-of-month / day-of-week... but accepts `*` in both
-    // in practice for Elasticsearch's parser; only check ranges of the numeric fields.
-    let ranges = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (1, 7)];
-    for (f, (lo, hi)) in fields.iter().zip(ranges) {
-        for part in f.split([',', '-', '/']) {
-            if let Ok(n) = part.parse::<u32>()
-                && (n < lo || n > hi)
-                && !f.contains('/')
-            {
-                return false;
-            }
-        }
-    }
-    true
 }
 
-/// `PUT _connector/{id}/_scheduling`.
+fn cause(kind: &str, reason: impl Into<String>) -> Value {
+    json!({"type": kind, "reason": reason.into()})
+}
+
+/// One schedule (`schedule_config`: lenient, `enabled` and `interval` required) as
+/// `ConnectorScheduling.ScheduleConfig` parses it; the error is the `caused_by` of
+/// `[connector_scheduling] failed to parse field [<schedule>]`. The interval is validated by
+/// Elasticsearch's `Cron`, which keeps it upper-cased.
+fn schedule_config(o: &Map<String, Value>) -> Result<Value, Value> {
+    let enabled = match o.get("enabled") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(t)) if t == "true" || t == "false" => Some(t == "true"),
+        Some(Value::String(t)) => {
+            let mut c = cause(
+                "x_content_parse_exception",
+                "[1:2] [schedule_config] failed to parse field [enabled]",
+            );
+            c["caused_by"] = cause(
+                "illegal_argument_exception",
+                format!("Failed to parse value [{t}] as only [true] or [false] are allowed."),
+            );
+            return Err(c);
+        }
+        Some(other) => {
+            return Err(cause(
+                "x_content_parse_exception",
+                format!(
+                    "[1:2] [schedule_config] enabled doesn't support values of type: {}",
+                    token_type(other)
+                ),
+            ));
+        }
+    };
+    let interval = match o.get("interval") {
+        None => None,
+        Some(Value::String(t)) => Some(t.as_str()),
+        Some(other) => {
+            return Err(cause(
+                "x_content_parse_exception",
+                format!(
+                    "[1:2] [schedule_config] interval doesn't support values of type: {}",
+                    token_type(other)
+                ),
+            ));
+        }
+    };
+    let (Some(enabled), Some(interval)) = (enabled, interval) else {
+        let missing: Vec<&str> = [
+            ("enabled", enabled.is_none()),
+            ("interval", interval.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(k, m)| m.then_some(k))
+        .collect();
+        return Err(cause(
+            "illegal_argument_exception",
+            format!("Required [{}]", missing.join(", ")),
+        ));
+    };
+    if let Err(e) = QuartzCron::parse(interval) {
+        // The object is built, and the cron parsed, when the later of the two fields arrives.
+        let last = o
+            .keys()
+            .rfind(|k| *k == "enabled" || *k == "interval")
+            .map_or("interval", String::as_str);
+        return Err(json!({
+            "type": "x_content_parse_exception",
+            "reason": format!("[1:2] [schedule_config] failed to parse field [{last}]"),
+            "caused_by": {
+                "type": "x_content_parse_exception",
+                "reason": "Failed to build [schedule_config] after last required field arrived",
+                "caused_by": {
+                    "type": "illegal_argument_exception",
+                    "reason": CronError::invalid_reason(interval),
+                    "caused_by": cause("illegal_argument_exception", e.format_reason()),
+                }
+            }
+        }));
+    }
+    Ok(json!({"enabled": enabled, "interval": interval.to_uppercase()}))
+}
+
+/// `PUT _connector/{id}/_scheduling`, parsed as `UpdateConnectorSchedulingAction` does: the
+/// `connector_scheduling` object is lenient (other keys are dropped), each schedule given is
+/// checked by [`schedule_config`], and only the schedules given are written.
 pub fn scheduling(state: &AppState, id: &str, req: &Req) -> EsResult<Resp> {
     let body = body_object(req)?;
     check_fields(
@@ -995,36 +1064,44 @@ pub fn scheduling(state: &AppState, id: &str, req: &Req) -> EsResult<Resp> {
         .get("scheduling")
         .and_then(Value::as_object)
         .ok_or_else(|| EsError::x_content("[1:2] Required [scheduling]"))?;
+    let wrap = |k: &str, inner: Value| {
+        EsError::x_content(
+            "[1:2] [connector_update_scheduling_request] failed to parse field [scheduling]",
+        )
+        .caused_by(json!({
+            "type": "x_content_parse_exception",
+            "reason": format!("[1:2] [connector_scheduling] failed to parse field [{k}]"),
+            "caused_by": inner,
+        }))
+    };
+    let mut parsed = Map::new();
     for (k, v) in s {
         if !["full", "incremental", "access_control"].contains(&k.as_str()) {
-            return Err(unknown_field("connector_scheduling", k));
+            continue;
         }
-        let o = v.as_object().ok_or_else(|| {
-            EsError::x_content(format!(
-                "[1:2] [connector_scheduling] failed to parse field [{k}]"
-            ))
-        })?;
-        if let Some(interval) = o.get("interval") {
-            let expr = interval.as_str().unwrap_or("");
-            if !valid_cron(expr) {
-                return Err(EsError::x_content(
-                    "[1:2] [schedule] failed to parse field [interval]",
-                )
-                .caused_by(json!({
-                    "type": "illegal_argument_exception",
-                    "reason": format!("invalid cron expression [{expr}]")
-                })));
-            }
-        }
+        let Value::Object(o) = v else {
+            return Err(wrap(
+                k,
+                cause(
+                    "x_content_parse_exception",
+                    format!(
+                        "[1:2] [connector_scheduling] {k} doesn't support values of type: {}",
+                        token_type(v)
+                    ),
+                ),
+            ));
+        };
+        let config = schedule_config(o).map_err(|inner| wrap(k, inner))?;
+        parsed.insert(k.clone(), config);
     }
     // `UpdateConnectorSchedulingAction.Request#validate`. Its check tests `incremental` twice and
     // never `access_control`, so a body with only `access_control` is rejected too.
-    if !s.contains_key("full") && !s.contains_key("incremental") {
+    if !parsed.contains_key("full") && !parsed.contains_key("incremental") {
         return Err(EsError::validation(&[
             "[scheduling] object needs to define at least one schedule type: [full | incremental | access_control]",
         ]));
     }
-    blind_update(state, id, json!({"scheduling": s}))
+    blind_update(state, id, json!({"scheduling": parsed}))
 }
 
 /// `PUT _connector/{id}/_service_type`: `created` stays, anything else → `needs_configuration`.
@@ -1098,14 +1175,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cron_validation() {
-        assert!(valid_cron("0 0 0 * * ?"));
-        assert!(valid_cron("0 */5 * * * ?"));
-        assert!(valid_cron("0 0 12 ? * MON-FRI"));
-        assert!(!valid_cron("* * *"));
-        assert!(!valid_cron("0 0 0 * * ? * *"));
-        assert!(!valid_cron("0 99 0 * * ?"));
-        assert!(!valid_cron("not a cron at all"));
+    fn schedule_config_validation() {
+        let ok =
+            |i: &str| schedule_config(json!({"enabled": true, "interval": i}).as_object().unwrap());
+        assert_eq!(
+            ok("0 0 12 ? * mon-fri").unwrap()["interval"],
+            "0 0 12 ? * MON-FRI"
+        );
+        assert!(ok("0 */5 * * * ?").is_ok());
+        for bad in [
+            "* * *",
+            "0 98 0 * * ?",
+            "61 * * * * ?",
+            "not a cron at all",
+            "0 0 0 * * *",
+        ] {
+            assert!(ok(bad).is_err(), "{bad}");
+        }
+        // Quartz's own quirk, kept by Elasticsearch: 99 is its marker for `*`, so it passes.
+        assert!(ok("0 99 0 * * ?").is_ok());
+        let e = ok("0 0 24 * * ?").unwrap_err();
+        assert_eq!(
+            e["reason"],
+            "[1:2] [schedule_config] failed to parse field [interval]"
+        );
+        assert_eq!(
+            e["caused_by"]["caused_by"]["caused_by"]["reason"],
+            "illegal cron expression format [java.lang.IllegalArgumentException: Hour values must be between 0 and 23]"
+        );
+        // the later of the two required fields is the one named
+        let e = schedule_config(
+            json!({"interval": "0 60 * * * ?", "enabled": true})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e["reason"],
+            "[1:2] [schedule_config] failed to parse field [enabled]"
+        );
+        let e =
+            schedule_config(json!({"interval": "0 0 0 * * ?"}).as_object().unwrap()).unwrap_err();
+        assert_eq!(e["reason"], "Required [enabled]");
     }
 
     #[test]

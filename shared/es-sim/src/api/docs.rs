@@ -145,6 +145,11 @@ pub fn index(
     }
     let (status, body) = {
         let mut g = write(&idx);
+        if pipeline.is_none() {
+            // The tree holds integers beyond `u64` as floats: check them on the text.
+            let text = std::str::from_utf8(&req.body).unwrap_or("");
+            g.mappings().check_big_integers(text, &id)?;
+        }
         let r = g.index_doc(Arc::from(id.as_str()), source, create, cond)?;
         (r.outcome.status(), write_body(&g, &r))
     };

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{EsError, EsResult};
 use crate::http::{Req, Resp};
 use crate::mapping::ObjectMapping;
+use crate::source_filter::glob;
 use crate::state::AppState;
 use crate::store::{AliasProps, ResolveOpts, normalize_settings, read, validate_index_name, write};
 
@@ -103,6 +104,70 @@ pub fn get_mapping(state: &AppState, expr: Option<&str>, req: &Req) -> EsResult<
         }
     }
     Ok(Resp::ok(Value::Object(out)))
+}
+
+/// Metadata fields every index has: the get field mapping API returns them by exact name, with
+/// an empty mapping (nothing configured).
+const METADATA_FIELDS: &[&str] = &[
+    "_id",
+    "_index",
+    "_routing",
+    "_source",
+    "_version",
+    "_seq_no",
+    "_ignored",
+    "_field_names",
+    "_doc_count",
+];
+
+/// `GET /_mapping/field/{fields}`, `GET /{index}/_mapping/field/{fields}`: for each index, the
+/// fields named (a comma list; `*` patterns match full names) with their full name and their
+/// mapping under their leaf name. An index none of whose fields match still appears, with empty
+/// `mappings`; objects are not fields here. Patterns match mapped fields, not metadata fields.
+pub fn get_field_mapping(
+    state: &AppState,
+    expr: Option<&str>,
+    fields: &str,
+    req: &Req,
+) -> EsResult<Resp> {
+    let names = state.resolve(expr.unwrap_or("_all"), opts(req)?)?;
+    let wanted: Vec<&str> = fields
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    let cat = read(&state.catalog);
+    let mut out = Map::new();
+    for n in names {
+        let Some(i) = cat.get(&n) else { continue };
+        let leaves = read(&i).mappings().leaf_fields();
+        let mut found = Map::new();
+        for w in &wanted {
+            let matched: Vec<_> = if w.contains('*') {
+                leaves.iter().filter(|(f, ..)| glob(w, f)).collect()
+            } else {
+                leaves.iter().filter(|(f, ..)| f == w).collect()
+            };
+            if matched.is_empty() && METADATA_FIELDS.contains(w) {
+                found
+                    .entry(w.to_string())
+                    .or_insert_with(|| json!({"full_name": w, "mapping": {}}));
+            }
+            for (full, leaf, mapping) in matched {
+                found
+                    .entry(full.clone())
+                    .or_insert_with(|| json!({"full_name": full, "mapping": {leaf: mapping}}));
+            }
+        }
+        out.insert(n, json!({"mappings": found}));
+    }
+    // `RestGetFieldMappingAction`: no index at all is a 404 (with the empty body).
+    let status = if out.is_empty() && !wanted.is_empty() {
+        404
+    } else {
+        200
+    };
+    Ok(Resp::json(status, Value::Object(out)))
 }
 
 /// `PUT /{index}/_mapping`.

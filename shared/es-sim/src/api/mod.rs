@@ -73,6 +73,10 @@ pub async fn dispatch(
         Refresh => indices::refresh(state, args.first().map(String::as_str), req),
         MappingGet => indices::get_mapping(state, args.first().map(String::as_str), req),
         MappingPut => indices::put_mapping(state, a(0), req),
+        FieldMappingGet => match args {
+            [index, fields] => indices::get_field_mapping(state, Some(index), fields, req),
+            _ => indices::get_field_mapping(state, None, a(0), req),
+        },
         SettingsGet => indices::get_settings(state, args.first().map(String::as_str), req),
         SettingsPut => indices::put_settings(state, a(0), req),
         IndexCreate => indices::create(state, a(0), req),

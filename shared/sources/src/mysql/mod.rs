@@ -19,6 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use connectors_engine::source::{
     DataSource, JsonDocument, Page, PageRequest, SourceDescriptor, SourceError, SourceFeatures,
+    SourceItem, UnreadScope,
 };
 use connectors_protocol::{ConfigField, Configuration, Dependency, Display, FieldType};
 use mysql_async::prelude::Queryable;
@@ -930,10 +931,17 @@ impl Lister<'_> {
             Ok(p) => p,
             Err(e) if transient(&e) => return Err(Stop::Db(e)),
             Err(e) => {
-                warn!(
+                let reason = format!(
                     "Something went wrong while fetching rows of table '{table}'. Error: {}",
                     describe(&e, self.s)
                 );
+                warn!("{reason}");
+                // Its documents stay in the index: this sync did not see them.
+                sink.push(SourceItem::Unreadable(UnreadScope {
+                    field: "Table".into(),
+                    value: Json::String(table.to_string()),
+                    reason,
+                }));
                 return Ok(());
             }
         };

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use connectors_engine::source::{
     DataSource, JsonDocument, Page, PageRequest, SourceDescriptor, SourceError, SourceFeatures,
+    SourceItem, UnreadScope,
 };
 use connectors_protocol::{ConfigField, Configuration, Dependency, Display, FieldType};
 use futures_util::StreamExt;
@@ -435,13 +436,31 @@ async fn primary_key(
 #[async_trait]
 impl DataSource for Postgres {
     async fn validate_config(&self) -> Result<(), SourceError> {
-        if self.s.tracking.is_empty() {
-            return Ok(());
-        }
         let guard = self.control().await?;
         let Some(conn) = guard.as_ref() else {
             return Ok(());
         };
+        // Every listed table must be readable, as the reference's MySQL source checks: a
+        // misspelled name fails the job here instead of syncing nothing and sweeping the index.
+        if !settings::is_wildcard(&self.s.tables) {
+            let mut inaccessible = Vec::new();
+            for table in &self.s.tables {
+                let probe = format!("SELECT 1 FROM {} LIMIT 1", self.s.qualified(table));
+                if conn.client.simple_query(&probe).await.is_err() {
+                    inaccessible.push(table.as_str());
+                }
+            }
+            if !inaccessible.is_empty() {
+                return Err(SourceError::config(
+                    "tables",
+                    format!(
+                        "The tables '{}' are either not present or not accessible for user '{}'.",
+                        inaccessible.join(", "),
+                        self.s.user
+                    ),
+                ));
+            }
+        }
         for (table, column) in self.s.tracking.pairs() {
             if table == settings::WILDCARD {
                 continue;
@@ -1113,10 +1132,17 @@ impl Lister<'_> {
             }
             Err(e) if transient(&e) => return Err(Stop::Db(e)),
             Err(e) => {
-                warn!(
+                let reason = format!(
                     "Something went wrong while fetching document for table '{table}'. Error: {}",
                     describe(&e, self.s)
                 );
+                warn!("{reason}");
+                // Its documents stay in the index: this sync did not see them.
+                sink.push(SourceItem::Unreadable(UnreadScope {
+                    field: "table".into(),
+                    value: Value::String(table.to_string()),
+                    reason,
+                }));
                 return Ok(());
             }
         };

@@ -92,6 +92,8 @@ pub struct Listing {
     pub order: Vec<String>,
     pub pages: usize,
     pub sync_cursor: Option<Value>,
+    /// Parts of the source reported as unreadable (their documents are kept by the sweep).
+    pub unread: Vec<Value>,
 }
 
 /// Lists every page. `fresh` builds a new source for each page, as a new process would.
@@ -110,6 +112,7 @@ pub async fn list_all(
         order: Vec::new(),
         pages: 0,
         sync_cursor: None,
+        unread: Vec::new(),
     };
     loop {
         if fresh {
@@ -127,6 +130,10 @@ pub async fn list_all(
         out.pages += 1;
         assert!(page.items.len() <= page_size);
         for item in page.items {
+            if let connectors_engine::source::SourceItem::Unreadable(scope) = &item {
+                out.unread.push(scope.value.clone());
+                continue;
+            }
             let Some(doc) = item.to_document() else {
                 panic!("databases only upsert")
             };
@@ -187,7 +194,7 @@ pub fn test_config() -> EngineConfig {
     let mut c = EngineConfig {
         page_size: 100,
         check_interval: Duration::from_millis(50),
-        lease_grace: Duration::ZERO,
+        lease_ttl: Duration::ZERO,
         ..EngineConfig::default()
     };
     c.bulk_item_retry.initial_backoff = Duration::from_millis(5);
