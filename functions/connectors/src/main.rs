@@ -118,7 +118,20 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
 /// grow dozens of threads, each keeping its own allocator heap.
 const MAX_BLOCKING_THREADS: usize = 8;
 
+/// Transparent huge pages (`always` on many Linux hosts) make mimalloc's arenas resident 2 MiB
+/// at a time: a `dir` sync of 3,000 small files peaked at 46 MB with them and 16 MB without.
+/// The process opts out before it allocates much.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integer arguments and touches no memory of ours;
+    // a kernel without it answers an error, which leaves things as they were.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 fn main() -> ExitCode {
+    disable_transparent_huge_pages();
     let cli = Cli::parse();
     let json =
         cli.log_json || std::env::var("CONNECTORS_LOG_JSON").is_ok_and(|v| v == "true" || v == "1");
