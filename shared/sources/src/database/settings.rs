@@ -136,6 +136,20 @@ impl Fields<'_> {
 }
 
 /// The reference's `is_wildcard`: `*` alone.
+/// The reference's refusal of listed tables that cannot be read (its MySQL source's words,
+/// used by every SQL source here).
+pub fn inaccessible_tables(tables: &[&str], user: &str) -> Option<SourceError> {
+    (!tables.is_empty()).then(|| {
+        SourceError::config(
+            "tables",
+            format!(
+                "The tables '{}' are either not present or not accessible for user '{user}'.",
+                tables.join(", ")
+            ),
+        )
+    })
+}
+
 pub fn is_wildcard(tables: &[String]) -> bool {
     tables.len() == 1 && tables[0] == WILDCARD
 }

@@ -464,15 +464,9 @@ impl DataSource for MySql {
                 inaccessible.push(table.clone());
             }
         }
-        if !inaccessible.is_empty() {
-            return Err(SourceError::config(
-                "tables",
-                format!(
-                    "The tables '{}' are either not present or not accessible for user '{}'.",
-                    inaccessible.join(", "),
-                    self.s.user
-                ),
-            ));
+        let inaccessible: Vec<&str> = inaccessible.iter().map(String::as_str).collect();
+        if let Some(e) = settings::inaccessible_tables(&inaccessible, &self.s.user) {
+            return Err(e);
         }
         for (table, column) in self.s.tracking.pairs() {
             if table == settings::WILDCARD {

@@ -450,15 +450,8 @@ impl DataSource for Postgres {
                     inaccessible.push(table.as_str());
                 }
             }
-            if !inaccessible.is_empty() {
-                return Err(SourceError::config(
-                    "tables",
-                    format!(
-                        "The tables '{}' are either not present or not accessible for user '{}'.",
-                        inaccessible.join(", "),
-                        self.s.user
-                    ),
-                ));
+            if let Some(e) = settings::inaccessible_tables(&inaccessible, &self.s.user) {
+                return Err(e);
             }
         }
         for (table, column) in self.s.tracking.pairs() {
