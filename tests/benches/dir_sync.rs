@@ -150,6 +150,9 @@ fn child_measure(
     syncs: usize,
 ) -> (u64, f64, f64) {
     let out = Command::new(std::env::current_exe().expect("self"))
+        // The opt-out of transparent huge pages that the `connectors` binary makes with
+        // prctl(PR_SET_THP_DISABLE): mimalloc makes the same call when told so.
+        .env("MIMALLOC_ALLOW_THP", "0")
         .args([
             "--measure",
             url,

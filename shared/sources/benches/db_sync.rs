@@ -345,6 +345,9 @@ async fn sync_once(
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(exe)
             .env("DB_BENCH_CHILD", spec.to_string())
+            // The opt-out of transparent huge pages that the `connectors` binary makes with
+            // prctl(PR_SET_THP_DISABLE): mimalloc makes the same call when told so.
+            .env("MIMALLOC_ALLOW_THP", "0")
             .output()
     })
     .await
