@@ -353,3 +353,25 @@ async fn what_could_not_be_read_is_not_swept() {
     assert_eq!(docs.len(), 29);
     assert!(docs.contains_key("row-00") && !docs.contains_key("row-29"));
 }
+
+#[tokio::test]
+async fn a_job_failing_mid_sync_reports_counts_that_add_up() {
+    // No periodic refresh: only what the engine refreshes is visible to counts.
+    let env = start_with(es_sim::SimConfig {
+        refresh_interval: None,
+        ..Default::default()
+    })
+    .await;
+    let data = data(300);
+    data.lock()
+        .unwrap()
+        .insert("zzz".into(), json!({"_fail": "the table was dropped"}));
+    connector(&env, "midfail", "search-midfail").await;
+    let engine = engine(&env, &data, test_config());
+    let job = new_job(&env, "midfail").await;
+    assert_eq!(run_retrying(&engine, &job).await.0, SyncStatus::Error);
+    let j = env.es.sync_jobs().get(&job).await.unwrap();
+    assert!(j.error.unwrap().contains("the table was dropped"));
+    assert_eq!(j.indexed_document_count, 300);
+    assert_eq!(j.total_document_count, 300);
+}

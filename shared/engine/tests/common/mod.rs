@@ -68,6 +68,10 @@ impl DataSource for MemoryData {
             None => Box::new(data.iter()),
         };
         for (k, v) in range.take(request.page_size) {
+            // A value {"_fail": reason} makes the page that reaches it fail.
+            if let Some(reason) = v.get("_fail").and_then(Value::as_str) {
+                return Err(SourceError::Other(reason.to_string()));
+            }
             // A value {"_unreadable": field} stands for a part of the source that cannot be
             // read: the documents whose `field` is `k`.
             if let Some(field) = v.get("_unreadable").and_then(Value::as_str) {
