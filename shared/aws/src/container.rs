@@ -14,7 +14,7 @@ use aws_sdk_ssm::error::DisplayErrorContext;
 use chrono::Utc;
 use connectors_engine::queue::JobMessage;
 use connectors_engine::scheduler::{Scheduler, TickReport};
-use connectors_engine::worker::{Disposition, handle_message};
+use connectors_engine::worker::{Disposition, handle_message, retry_backoff};
 use connectors_engine::{Budget, Engine, EngineError};
 use connectors_protocol::SyncStatus;
 use connectors_service::{ServiceConfig, ServiceError};
@@ -366,9 +366,10 @@ impl Container {
                 }
             }
             Disposition::Retry(reason) => {
-                let doublings = record.receive_count.saturating_sub(1).min(16);
-                let delay = (self.settings.retry_backoff * (1u32 << doublings))
-                    .min(std::time::Duration::from_secs(120));
+                let delay = retry_backoff(
+                    self.settings.retry_backoff,
+                    record.receive_count.saturating_sub(1),
+                );
                 warn!(message_id, job_id, receive_count = record.receive_count, delay_s = delay.as_secs(), reason = %reason, "slice failed: the message will be retried");
                 self.retry_after(record, delay).await;
                 RecordResult::Failure

@@ -27,11 +27,13 @@ pub enum Disposition {
     Retry(String),
 }
 
-/// How long to wait before attempt `attempt + 1` of a slice that failed transiently: 5 s,
+/// The first back-off of a slice that failed transiently.
+pub const RETRY_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How long to wait before attempt `attempt + 1` of a slice that failed transiently: `base`,
 /// doubling, at most 2 minutes.
-pub fn retry_backoff(attempt: u32) -> Duration {
-    let secs = 5u64.saturating_mul(1u64 << attempt.min(16));
-    Duration::from_secs(secs.min(120))
+pub fn retry_backoff(base: Duration, attempt: u32) -> Duration {
+    (base * (1u32 << attempt.min(16))).min(Duration::from_secs(120))
 }
 
 /// Runs the slice a message asks for.
@@ -156,10 +158,14 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        assert_eq!(retry_backoff(0), Duration::from_secs(5));
-        assert_eq!(retry_backoff(1), Duration::from_secs(10));
-        assert_eq!(retry_backoff(4), Duration::from_secs(80));
-        assert_eq!(retry_backoff(5), Duration::from_secs(120));
-        assert_eq!(retry_backoff(60), Duration::from_secs(120));
+        assert_eq!(retry_backoff(RETRY_BACKOFF, 0), Duration::from_secs(5));
+        assert_eq!(retry_backoff(RETRY_BACKOFF, 1), Duration::from_secs(10));
+        assert_eq!(retry_backoff(RETRY_BACKOFF, 4), Duration::from_secs(80));
+        assert_eq!(retry_backoff(RETRY_BACKOFF, 5), Duration::from_secs(120));
+        assert_eq!(retry_backoff(RETRY_BACKOFF, 60), Duration::from_secs(120));
+        assert_eq!(
+            retry_backoff(Duration::from_secs(1), 2),
+            Duration::from_secs(4)
+        );
     }
 }

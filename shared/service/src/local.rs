@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use connectors_engine::queue::{JobMessage, JobQueue, MemoryQueue};
 use connectors_engine::scheduler::{Scheduler, SchedulerConfig, TickReport};
-use connectors_engine::worker::{Disposition, MAX_ATTEMPTS, handle_message, retry_backoff};
+use connectors_engine::worker::{
+    Disposition, MAX_ATTEMPTS, RETRY_BACKOFF, handle_message, retry_backoff,
+};
 use connectors_engine::{Budget, Engine, EngineError, SliceOutcome};
 use connectors_protocol::{CONNECTORS_CONCRETE_INDEX, SYNC_JOBS_CONCRETE_INDEX};
 use es_client::{EsClient, EsError, VersionRequirement};
@@ -234,18 +236,10 @@ pub async fn run(
 async fn retry_later(engine: &Engine, queue: &dyn JobQueue, message: &JobMessage, reason: &str) {
     let job_id = message.job_id.as_str();
     if message.attempt + 1 >= MAX_ATTEMPTS {
-        let why = format!(
-            "The sync job's slice failed {MAX_ATTEMPTS} times in a row; last error: {reason}"
-        );
-        match engine.fail_job(job_id, &why).await {
-            Ok(_) => error!(job_id, reason = %why, "marked the job as failed"),
-            Err(e) => {
-                warn!(job_id, error = %e, "could not mark the job as failed; the scheduler resumes it")
-            }
-        }
+        give_up(engine, job_id, reason).await;
         return;
     }
-    let delay = retry_backoff(message.attempt);
+    let delay = retry_backoff(RETRY_BACKOFF, message.attempt);
     info!(
         job_id,
         attempt = message.attempt + 1,
@@ -274,7 +268,7 @@ pub async fn run_with_retries(
             .await
         {
             Err(e) if attempt + 1 < MAX_ATTEMPTS && !*stop.borrow() => {
-                let delay = retry_backoff(attempt);
+                let delay = retry_backoff(RETRY_BACKOFF, attempt);
                 warn!(job_id = %message.job_id, attempt = attempt + 1, delay_s = delay.as_secs(), error = %e, "slice failed; retrying after a back-off");
                 let mut stop = stop.clone();
                 tokio::select! {
@@ -288,15 +282,22 @@ pub async fn run_with_retries(
                 };
             }
             Err(e) if !*stop.borrow() => {
-                let why = format!(
-                    "The sync job's slice failed {MAX_ATTEMPTS} times in a row; last error: {e}"
-                );
-                if let Err(fail) = engine.fail_job(&message.job_id, &why).await {
-                    warn!(job_id = %message.job_id, error = %fail, "could not mark the job as failed");
-                }
+                give_up(engine, &message.job_id, &e.to_string()).await;
                 return Err(e);
             }
             other => return other,
+        }
+    }
+}
+
+/// Ends a job whose slice failed [`MAX_ATTEMPTS`] times in a row in `error`, with the reason.
+async fn give_up(engine: &Engine, job_id: &str, reason: &str) {
+    let why =
+        format!("The sync job's slice failed {MAX_ATTEMPTS} times in a row; last error: {reason}");
+    match engine.fail_job(job_id, &why).await {
+        Ok(_) => error!(job_id, reason = %why, "marked the job as failed"),
+        Err(e) => {
+            warn!(job_id, error = %e, "could not mark the job as failed; the scheduler resumes it")
         }
     }
 }
