@@ -74,7 +74,7 @@ pub struct Checkpoint {
     pub lease: Option<Lease>,
     /// Parts of the source this sync could not read: their documents are not swept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unread: Vec<crate::source::UnreadScope>,
+    pub unread: Vec<connectors_sdk::UnreadScope>,
 }
 
 impl Checkpoint {

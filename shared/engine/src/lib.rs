@@ -5,14 +5,10 @@ pub mod checkpoint;
 pub mod document;
 pub mod error_budget;
 pub mod queue;
-pub mod rules;
-pub mod schedule;
 pub mod scheduler;
 mod sink;
-pub mod source;
 pub mod store;
 pub mod sync;
 pub mod worker;
 
-pub use source::{DataSource, SourceDescriptor, SourceRegistry};
 pub use sync::{Budget, Engine, EngineConfig, EngineError, SliceOutcome};

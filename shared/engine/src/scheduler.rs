@@ -21,9 +21,9 @@ use tracing::{debug, info, warn};
 
 use crate::checkpoint::Checkpoint;
 use crate::queue::{JobMessage, JobQueue};
-use crate::rules::validate_basic_rules;
-use crate::schedule::CronSchedule;
-use crate::source::SourceDescriptor;
+use connectors_protocol::rules::validate_basic_rules;
+use connectors_protocol::schedule::CronSchedule;
+use connectors_sdk::SourceDescriptor;
 use crate::store::{Versioned, WriteError};
 use crate::sync::{Engine, EngineError};
 

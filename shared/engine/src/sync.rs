@@ -26,11 +26,12 @@ use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
 use crate::checkpoint::{Checkpoint, Counters, Lease, METADATA_KEY, Phase};
-use crate::document::{JsonAppendix, SYNC_STAMP_FIELD, normalise_id_text, prepare};
+use crate::document::{JsonAppendix, prepare};
+use connectors_sdk::{SYNC_STAMP_FIELD, normalise_id_text};
 use crate::error_budget::{ErrorBudget, ErrorBudgetConfig};
-use crate::rules::{RuleEngine, validate_basic_rules};
+use connectors_protocol::rules::{RuleEngine, validate_basic_rules};
 use crate::sink::{PageMark, Sink};
-use crate::source::{Content, DataSource, PageRequest, SourceItem, SourceRegistry, SyncMode};
+use connectors_sdk::{Content, DataSource, PageRequest, SourceItem, SourceRegistry, SyncMode};
 use crate::store::{ReadError, Store, Versioned, WriteError};
 
 /// Settings of the engine; the defaults follow the reference's `config.yml`.
@@ -963,7 +964,7 @@ impl<'e> Run<'e> {
         }
     }
 
-    fn descriptor_features(&self) -> Result<crate::source::SourceFeatures, Stop> {
+    fn descriptor_features(&self) -> Result<connectors_sdk::SourceFeatures, Stop> {
         let service_type = self.job.connector.service_type.as_deref().unwrap_or("");
         self.engine
             .sources
@@ -1305,7 +1306,7 @@ impl<'e> Run<'e> {
     }
 
     /// Records a part of the source that could not be read: its documents are not swept.
-    fn unreadable(&mut self, scope: crate::source::UnreadScope) {
+    fn unreadable(&mut self, scope: connectors_sdk::UnreadScope) {
         warn!(job_id = %self.job_id, field = %scope.field, value = %scope.value, reason = %scope.reason, "part of the source could not be read; its documents are kept");
         if !self
             .cp

@@ -1,5 +1,5 @@
 //! The Elastic connectors protocol as typed data: connector and sync job documents, configuration
-//! field specs, sync rules, features, pipeline and scheduling, and the two state machines.
+//! field specs, sync rules (and their basic-rule engine), features, pipeline and scheduling (Quartz cron), and the two state machines.
 //!
 //! This crate does no I/O. Every document type keeps fields it does not know in `extra`, so a
 //! read-modify-write never drops what Kibana or a newer Elasticsearch added.
@@ -10,6 +10,8 @@ pub mod features;
 pub mod filtering;
 pub mod pipeline;
 pub mod quartz;
+pub mod rules;
+pub mod schedule;
 pub mod scheduling;
 pub mod status;
 pub mod sync_job;

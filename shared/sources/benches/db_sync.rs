@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connectors_engine::source::{JsonFields, SourceDescriptor, SourceItem};
+use connectors_sdk::{JsonFields, SourceDescriptor, SourceItem};
 use connectors_engine::{Budget, Engine, EngineConfig, SliceOutcome};
 use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
 use es_client::{EsClient, EsConfig, NewConnector};
@@ -142,7 +142,7 @@ impl SourceDescriptor for Replay {
     fn build(
         &self,
         c: &connectors_protocol::Configuration,
-    ) -> Result<Box<dyn connectors_engine::DataSource>, connectors_engine::source::SourceError>
+    ) -> Result<Box<dyn connectors_sdk::DataSource>, connectors_sdk::SourceError>
     {
         let text = |k: &str| c[k].value.as_str().unwrap_or_default().to_string();
         let mut template: serde_json::Map<String, Value> =
@@ -173,14 +173,14 @@ struct ReplaySource {
 }
 
 #[async_trait::async_trait]
-impl connectors_engine::DataSource for ReplaySource {
-    async fn ping(&self) -> Result<(), connectors_engine::source::SourceError> {
+impl connectors_sdk::DataSource for ReplaySource {
+    async fn ping(&self) -> Result<(), connectors_sdk::SourceError> {
         Ok(())
     }
     async fn fetch_page(
         &self,
-        request: connectors_engine::source::PageRequest<'_>,
-    ) -> Result<connectors_engine::source::Page, connectors_engine::source::SourceError> {
+        request: connectors_sdk::PageRequest<'_>,
+    ) -> Result<connectors_sdk::Page, connectors_sdk::SourceError> {
         let start = request.cursor.and_then(Value::as_u64).unwrap_or(0);
         let end = (start + request.page_size as u64).min(self.count);
         let items = (start..end)
@@ -197,7 +197,7 @@ impl connectors_engine::DataSource for ReplaySource {
                 SourceItem::Json(fields.finish(id))
             })
             .collect();
-        Ok(connectors_engine::source::Page {
+        Ok(connectors_sdk::Page {
             items,
             next: (end < self.count).then(|| json!(end)),
             sync_cursor: None,
@@ -218,9 +218,9 @@ async fn source_only(
     let mut sample = serde_json::Map::new();
     loop {
         let page = source
-            .fetch_page(connectors_engine::source::PageRequest {
+            .fetch_page(connectors_sdk::PageRequest {
                 cursor: cursor.as_ref(),
-                mode: connectors_engine::source::SyncMode::Full,
+                mode: connectors_sdk::SyncMode::Full,
                 advanced_rules: None,
                 page_size,
             })

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use connectors_engine::source::{
+use connectors_sdk::{
     Content, DataSource, Page, PageRequest, SourceDescriptor, SourceDocument, SourceError,
     SourceFeatures, SourceItem, SyncMode,
 };
@@ -625,7 +625,7 @@ mod tests {
         let path = root.join("a.txt").display().to_string();
         assert_eq!(
             doc.fields["_id"],
-            json!(connectors_engine::document::hash_id(&path))
+            json!(connectors_sdk::hash_id(&path))
         );
         for key in [
             "path",
@@ -720,7 +720,7 @@ mod tests {
         let ok = root.join("ok.txt");
         assert_eq!(
             path_id(&ok),
-            connectors_engine::document::hash_id(ok.to_str().unwrap())
+            connectors_sdk::hash_id(ok.to_str().unwrap())
         );
     }
 

@@ -5,7 +5,7 @@ pub mod dir;
 pub mod mysql;
 pub mod postgresql;
 
-use connectors_engine::source::SourceRegistry;
+use connectors_sdk::SourceRegistry;
 
 /// Every source of this build, by service type.
 pub fn registry() -> SourceRegistry {

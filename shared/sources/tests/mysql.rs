@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use connectors_engine::source::{PageRequest, SourceDescriptor, SourceError, SourceItem, SyncMode};
+use connectors_sdk::{PageRequest, SourceDescriptor, SourceError, SourceItem, SyncMode};
 use connectors_sources::mysql::MySqlSource;
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};

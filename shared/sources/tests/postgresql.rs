@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use connectors_engine::source::{PageRequest, SourceDescriptor, SourceError, SourceItem, SyncMode};
+use connectors_sdk::{PageRequest, SourceDescriptor, SourceError, SourceItem, SyncMode};
 use connectors_sources::postgresql::PostgresSource;
 use serde_json::{Value, json};
 use tokio_postgres::{Client, NoTls};

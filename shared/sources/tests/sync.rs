@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use connectors_engine::source::{SourceDescriptor, SyncMode};
+use connectors_sdk::{SourceDescriptor, SyncMode};
 use connectors_protocol::{ConnectorStatus, JobType, SyncStatus, TriggerMethod};
 use connectors_sources::mysql::MySqlSource;
 use connectors_sources::postgresql::PostgresSource;

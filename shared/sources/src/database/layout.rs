@@ -2,7 +2,7 @@
 //! the members every document ends with, and whether the names allow the text to be indexed as
 //! written. Worked out once per listing, not per row.
 
-use connectors_engine::source::{JsonDocument, JsonFields, SourceError, SourceItem, json_key};
+use connectors_sdk::{JsonDocument, JsonFields, SourceError, SourceItem, json_key};
 use serde_json::Value;
 
 pub struct Layout {

@@ -15,7 +15,7 @@ pub mod python;
 pub mod rules;
 pub mod settings;
 
-use connectors_engine::source::SyncMode;
+use connectors_sdk::SyncMode;
 use serde_json::Value;
 
 /// The reference's `hash_id` / `generate_id`: the tables sorted and joined by `_`, then the key

@@ -7,7 +7,7 @@
 //! one the running task stopped at takes its next page, any other request (another process, a
 //! retried slice) starts a new task from that cursor.
 
-use connectors_engine::source::{Page, SourceError, SourceItem};
+use connectors_sdk::{Page, SourceError, SourceItem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::{Mutex, mpsc};
@@ -269,7 +269,7 @@ impl Pager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use connectors_engine::source::SourceDocument;
+    use connectors_sdk::SourceDocument;
     use serde_json::json;
 
     fn item(i: usize) -> SourceItem {

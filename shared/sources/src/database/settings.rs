@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use connectors_engine::source::SourceError;
+use connectors_sdk::SourceError;
 use connectors_protocol::{ConfigField, Configuration, Display, FieldType};
 use rustls::pki_types::CertificateDer;
 use serde_json::Value;

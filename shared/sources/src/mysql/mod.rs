@@ -17,7 +17,7 @@ mod decode;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use connectors_engine::source::{
+use connectors_sdk::{
     DataSource, JsonDocument, Page, PageRequest, SourceDescriptor, SourceError, SourceFeatures,
     SourceItem, UnreadScope,
 };

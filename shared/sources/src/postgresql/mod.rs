@@ -18,7 +18,7 @@ mod tls;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use connectors_engine::source::{
+use connectors_sdk::{
     DataSource, JsonDocument, Page, PageRequest, SourceDescriptor, SourceError, SourceFeatures,
     SourceItem, UnreadScope,
 };

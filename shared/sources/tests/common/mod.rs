@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connectors_engine::source::{DataSource, PageRequest, SourceDescriptor, SyncMode};
+use connectors_sdk::{DataSource, PageRequest, SourceDescriptor, SyncMode};
 use connectors_engine::{Budget, Engine, EngineConfig, SliceOutcome};
 use connectors_protocol::{Configuration, SyncStatus};
 use es_client::{EsClient, EsConfig, NewConnector};
@@ -130,7 +130,7 @@ pub async fn list_all(
         out.pages += 1;
         assert!(page.items.len() <= page_size);
         for item in page.items {
-            if let connectors_engine::source::SourceItem::Unreadable(scope) = &item {
+            if let connectors_sdk::SourceItem::Unreadable(scope) = &item {
                 out.unread.push(scope.value.clone());
                 continue;
             }

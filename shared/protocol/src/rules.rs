@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use connectors_protocol::{
+use crate::{
     BasicRule, FilteringValidation, Policy, RuleKind, ValidationError, ValidationState,
 };
 use regex::Regex;

@@ -3,7 +3,7 @@
 //! (1 = Sunday).
 //!
 //! An interval is valid exactly when Elasticsearch's `_connector/<id>/_scheduling` API would accept
-//! it ([`connectors_protocol::quartz`], a rendering of Elasticsearch's `Cron` parser), so every
+//! it ([`crate::quartz`], a rendering of Elasticsearch's `Cron` parser), so every
 //! field's range is checked (seconds and minutes 0-59, hours 0-23, day-of-month 1-31, month 1-12
 //! or JAN-DEC, day-of-week 1-7 or SUN-SAT) and the reason is Elasticsearch's own (`Minute and
 //! Second values must be between 0 and 59`). The Quartz forms `L`, `W`, `#` and ranges that wrap
@@ -15,7 +15,7 @@
 //! caught up once, however many were missed.
 
 use chrono::{DateTime, Utc};
-use connectors_protocol::quartz::QuartzCron;
+use crate::quartz::QuartzCron;
 
 /// A parsed schedule.
 #[derive(Debug, Clone)]

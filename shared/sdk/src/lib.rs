@@ -1,0 +1,17 @@
+//! The source SDK: everything a data source needs, and nothing that reaches Elasticsearch or
+//! the job queue. A source crate depends on this crate (and `connectors-protocol` for the
+//! configuration model) only, so Cargo itself keeps sources away from the engine's adapters.
+//!
+//! - [`source`]: the descriptor and data-source traits, pages, items, errors, the registry;
+//! - [`json`]: builders of documents written as JSON straight from a wire format;
+//! - [`ids`]: document ids as the reference writes them, and the reserved field names.
+//!
+//! See `docs/writing-a-source.md`.
+
+pub mod ids;
+pub mod json;
+pub mod source;
+
+pub use ids::{ADDED_FIELDS, MAX_ID_BYTES, SYNC_STAMP_FIELD, hash_id, normalise_id, normalise_id_text};
+pub use json::{JsonDocument, JsonFields, json_key};
+pub use source::*;
