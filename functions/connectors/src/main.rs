@@ -1,6 +1,7 @@
 //! `connectors`: the connectors service as one local process. A thin shell over
 //! `connectors-service`.
 
+mod demo;
 mod sync_cmd;
 
 use std::io::IsTerminal;
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use connectors_service::{ServiceConfig, local};
+use connectors_service::{ServiceConfig, compose, local};
 
 // mimalloc: glibc's malloc spent a third of a sync's CPU time on its many small, short-lived
 // allocations.
@@ -66,7 +67,7 @@ fn init_logs(json: bool) {
 
 async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Demo = cli.command {
-        let ok = connectors_service::demo::run().await?;
+        let ok = demo::run().await?;
         return Ok(if ok {
             ExitCode::SUCCESS
         } else {
@@ -80,7 +81,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
     let es = {
         let mut stopping = stop.clone();
         tokio::select! {
-            es = local::connect(&config) => es?,
+            es = compose::connect(&config) => es?,
             _ = stopping.wait_for(|stopped| *stopped) => return Ok(ExitCode::SUCCESS),
         }
     };

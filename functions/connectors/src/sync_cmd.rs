@@ -2,15 +2,14 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use connectors_engine::queue::JobMessage;
-use connectors_engine::{Budget, Engine, SliceOutcome};
+use connectors_engine::{Budget, SliceOutcome};
 use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
 use connectors_service::config::ConnectorEntry;
-use connectors_service::{ServiceConfig, local};
+use connectors_service::{ServiceConfig, compose, local};
 use es_client::EsClient;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -38,11 +37,7 @@ pub async fn run(
         .job_type
         .parse()
         .map_err(|e| anyhow::anyhow!("--job-type: {e}"))?;
-    let engine = Engine::new(
-        es.clone(),
-        Arc::new(connectors_sources::registry()),
-        config.engine_config(),
-    );
+    let engine = compose::engine(es, config);
     let job_id = es
         .sync_jobs()
         .create(&args.connector, job_type, TriggerMethod::OnDemand)

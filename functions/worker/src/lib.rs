@@ -4,14 +4,14 @@
 use std::time::SystemTime;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use connectors_aws::{Container, Record, RecordResult};
+use connectors_serverless::{Container, Record, RecordResult, Redelivery};
 use tracing::Instrument;
 
 /// Runs every record of the batch (at once: each is a different job, or a duplicate that the
 /// job's lease turns away) and reports the failed ones. Never fails as a whole: a failed
 /// batch would retry the records that succeeded.
-pub async fn handle(
-    container: &Container,
+pub async fn handle<Q: Redelivery + 'static>(
+    container: &Container<Q>,
     event: SqsEvent,
     deadline: SystemTime,
 ) -> SqsBatchResponse {

@@ -13,8 +13,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> Result<(), Error> {
     // JSON lines when AWS_LAMBDA_LOG_FORMAT=JSON (the template's LoggingConfig).
     tracing::init_default_subscriber();
-    // No network here: the first invocation connects (see connectors_aws::container).
-    let container = connectors_aws::Container::from_env().await?;
+    // No network here: the first invocation connects (see connectors_serverless::container).
+    let container = connectors_serverless::Container::from_env().await?;
     let container = &container;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = event.context.deadline();

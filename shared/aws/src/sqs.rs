@@ -31,6 +31,32 @@ impl SqsQueue {
     pub fn client(&self) -> &aws_sdk_sqs::Client {
         &self.client
     }
+
+    /// Makes a received message visible again after `delay` (`ChangeMessageVisibility`, at
+    /// most 12 hours) rather than after the queue's visibility timeout.
+    pub async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        let secs = i32::try_from(delay.as_secs())
+            .unwrap_or(i32::MAX)
+            .min(43_200);
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(secs)
+            .send()
+            .await
+            .map_err(|e| {
+                QueueError(format!(
+                    "SQS ChangeMessageVisibility: {}",
+                    DisplayErrorContext(e)
+                ))
+            })?;
+        Ok(())
+    }
 }
 
 #[async_trait]

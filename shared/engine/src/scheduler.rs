@@ -21,11 +21,11 @@ use tracing::{debug, info, warn};
 
 use crate::checkpoint::Checkpoint;
 use crate::queue::{JobMessage, JobQueue};
+use crate::store::{Versioned, WriteError};
+use crate::sync::{Engine, EngineError};
 use connectors_protocol::rules::validate_basic_rules;
 use connectors_protocol::schedule::CronSchedule;
 use connectors_sdk::SourceDescriptor;
-use crate::store::{Versioned, WriteError};
-use crate::sync::{Engine, EngineError};
 
 /// Which connectors this deployment serves, and how often things happen.
 #[derive(Debug, Clone)]

@@ -27,12 +27,12 @@ use tracing::{Instrument, debug, info, warn};
 
 use crate::checkpoint::{Checkpoint, Counters, Lease, METADATA_KEY, Phase};
 use crate::document::{JsonAppendix, prepare};
-use connectors_sdk::{SYNC_STAMP_FIELD, normalise_id_text};
 use crate::error_budget::{ErrorBudget, ErrorBudgetConfig};
-use connectors_protocol::rules::{RuleEngine, validate_basic_rules};
 use crate::sink::{PageMark, Sink};
-use connectors_sdk::{Content, DataSource, PageRequest, SourceItem, SourceRegistry, SyncMode};
 use crate::store::{ReadError, Store, Versioned, WriteError};
+use connectors_protocol::rules::{RuleEngine, validate_basic_rules};
+use connectors_sdk::{Content, DataSource, PageRequest, SourceItem, SourceRegistry, SyncMode};
+use connectors_sdk::{SYNC_STAMP_FIELD, normalise_id_text};
 
 /// Settings of the engine; the defaults follow the reference's `config.yml`.
 #[derive(Debug, Clone)]

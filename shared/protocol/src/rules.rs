@@ -9,9 +9,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use crate::{
-    BasicRule, FilteringValidation, Policy, RuleKind, ValidationError, ValidationState,
-};
+use crate::{BasicRule, FilteringValidation, Policy, RuleKind, ValidationError, ValidationState};
 use regex::Regex;
 use serde_json::{Map, Value};
 

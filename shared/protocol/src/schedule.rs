@@ -14,8 +14,8 @@
 //! scheduler looks from the connector's `last_*_scheduled_at`: a run missed during an outage is
 //! caught up once, however many were missed.
 
-use chrono::{DateTime, Utc};
 use crate::quartz::QuartzCron;
+use chrono::{DateTime, Utc};
 
 /// A parsed schedule.
 #[derive(Debug, Clone)]

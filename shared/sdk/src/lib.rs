@@ -12,6 +12,8 @@ pub mod ids;
 pub mod json;
 pub mod source;
 
-pub use ids::{ADDED_FIELDS, MAX_ID_BYTES, SYNC_STAMP_FIELD, hash_id, normalise_id, normalise_id_text};
+pub use ids::{
+    ADDED_FIELDS, MAX_ID_BYTES, SYNC_STAMP_FIELD, hash_id, normalise_id, normalise_id_text,
+};
 pub use json::{JsonDocument, JsonFields, json_key};
 pub use source::*;

@@ -1,9 +1,11 @@
-//! The service around the engine: configuration, preflight, the local runtime and the demo.
-//! The `connectors` binary and the Lambda functions are thin wrappers of this crate.
+//! The service around the engine: its configuration, the composition root that builds the
+//! engine and scheduler of a configuration ([`compose`]), and the local runtime (the
+//! `connectors` binary's scheduler and workers in one process). The `connectors` binary and the
+//! serverless container (`connectors-serverless`) compose through this crate.
 
+pub mod compose;
 pub mod config;
-pub mod demo;
 pub mod local;
 
+pub use compose::ServiceError;
 pub use config::{ConfigError, ServiceConfig};
-pub use local::ServiceError;

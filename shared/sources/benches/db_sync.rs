@@ -16,9 +16,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connectors_sdk::{JsonFields, SourceDescriptor, SourceItem};
 use connectors_engine::{Budget, Engine, EngineConfig, SliceOutcome};
 use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
+use connectors_sdk::{JsonFields, SourceDescriptor, SourceItem};
 use es_client::{EsClient, EsConfig, NewConnector};
 use futures_util::StreamExt;
 use mysql_async::prelude::Queryable;
@@ -142,8 +142,7 @@ impl SourceDescriptor for Replay {
     fn build(
         &self,
         c: &connectors_protocol::Configuration,
-    ) -> Result<Box<dyn connectors_sdk::DataSource>, connectors_sdk::SourceError>
-    {
+    ) -> Result<Box<dyn connectors_sdk::DataSource>, connectors_sdk::SourceError> {
         let text = |k: &str| c[k].value.as_str().unwrap_or_default().to_string();
         let mut template: serde_json::Map<String, Value> =
             serde_json::from_str(&text("template")).unwrap_or_default();

@@ -23,11 +23,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
+use connectors_protocol::{ConfigField, Configuration, Display};
 use connectors_sdk::{
     Content, DataSource, Page, PageRequest, SourceDescriptor, SourceDocument, SourceError,
     SourceFeatures, SourceItem, SyncMode,
 };
-use connectors_protocol::{ConfigField, Configuration, Display};
 use globset::{GlobBuilder, GlobMatcher};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
@@ -623,10 +623,7 @@ mod tests {
             panic!()
         };
         let path = root.join("a.txt").display().to_string();
-        assert_eq!(
-            doc.fields["_id"],
-            json!(connectors_sdk::hash_id(&path))
-        );
+        assert_eq!(doc.fields["_id"], json!(connectors_sdk::hash_id(&path)));
         for key in [
             "path",
             "last_modified_time",
@@ -718,10 +715,7 @@ mod tests {
         }
         // The same id as the reference's for a UTF-8 path.
         let ok = root.join("ok.txt");
-        assert_eq!(
-            path_id(&ok),
-            connectors_sdk::hash_id(ok.to_str().unwrap())
-        );
+        assert_eq!(path_id(&ok), connectors_sdk::hash_id(ok.to_str().unwrap()));
     }
 
     #[test]

@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use connectors_sdk::{SourceDescriptor, SyncMode};
 use connectors_protocol::{ConnectorStatus, JobType, SyncStatus, TriggerMethod};
+use connectors_sdk::{SourceDescriptor, SyncMode};
 use connectors_sources::mysql::MySqlSource;
 use connectors_sources::postgresql::PostgresSource;
 use mysql_async::prelude::Queryable;

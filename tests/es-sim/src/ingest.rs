@@ -3,14 +3,16 @@
 //! processors (`set`, `remove`, `rename`, `lowercase`, `uppercase`, `trim`) for user pipelines;
 //! other processors pass documents through unchanged.
 
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::doc_source::RawDoc;
 use crate::error::{EsError, EsResult};
-use crate::state::AppState;
-use crate::store::read;
+use crate::sync::read;
 
 pub const DEFAULT_PIPELINE: &str = "search-default-ingestion";
 
@@ -55,12 +57,16 @@ pub enum Prepared {
     Processors(Vec<Value>),
 }
 
-/// Looks a pipeline up by name. `_none` means no pipeline; a missing one is a 400.
-pub fn prepare(state: &AppState, name: &str) -> EsResult<Option<Prepared>> {
+/// Looks a pipeline up by name among `pipelines` (the simulator's, by id). `_none` means no
+/// pipeline; a missing one is a 400.
+pub fn prepare(
+    pipelines: &RwLock<BTreeMap<String, Value>>,
+    name: &str,
+) -> EsResult<Option<Prepared>> {
     if name == "_none" {
         return Ok(None);
     }
-    let pipelines = read(&state.pipelines);
+    let pipelines = read(pipelines);
     let Some(body) = pipelines.get(name) else {
         return Err(EsError::bad_request(format!(
             "pipeline with id [{name}] does not exist"

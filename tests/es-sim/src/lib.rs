@@ -33,6 +33,7 @@ pub mod server;
 pub mod source_filter;
 pub mod state;
 pub mod store;
+pub mod sync;
 pub mod templates;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -1,12 +1,15 @@
 //! Authentication (Basic and ApiKey) and the `_security/api_key` APIs.
 
+use std::sync::Mutex;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
+use crate::Security;
 use crate::error::{EsError, EsResult};
 use crate::http::{Req, Resp};
-use crate::state::{AppState, lock};
+use crate::sync::lock;
 
 #[derive(Debug, Clone)]
 pub struct ApiKey {
@@ -54,6 +57,14 @@ pub struct KeyStore {
     pub keys: Vec<ApiKey>,
 }
 
+/// What authentication needs from the simulator: the basic-auth user (`None`: security is
+/// off) and the API keys.
+#[derive(Clone, Copy)]
+pub struct Auth<'a> {
+    pub user: Option<&'a Security>,
+    pub keys: &'a Mutex<KeyStore>,
+}
+
 /// Who made a request.
 #[derive(Debug, Clone)]
 pub enum Principal {
@@ -83,16 +94,16 @@ fn unauthenticated(reason: String) -> EsError {
 }
 
 /// Checks the request's credentials when security is on.
-pub fn authenticate(state: &AppState, req: &Req) -> EsResult<Principal> {
-    principal(state, req, true)
+pub fn authenticate(auth: &Auth<'_>, req: &Req) -> EsResult<Principal> {
+    principal(auth, req, true)
 }
 
-fn principal(state: &AppState, req: &Req, enforce: bool) -> EsResult<Principal> {
-    let Some(sec) = &state.config.security else {
+fn principal(auth: &Auth<'_>, req: &Req, enforce: bool) -> EsResult<Principal> {
+    let Some(sec) = auth.user else {
         return Ok(Principal::Anonymous);
     };
     let path = &req.path;
-    let Some(auth) = req.header("authorization") else {
+    let Some(header) = req.header("authorization") else {
         if !enforce {
             return Ok(Principal::Anonymous);
         }
@@ -100,7 +111,7 @@ fn principal(state: &AppState, req: &Req, enforce: bool) -> EsResult<Principal> 
             "missing authentication credentials for REST request [{path}]"
         )));
     };
-    let (scheme, cred) = auth.trim().split_once(' ').unwrap_or((auth, ""));
+    let (scheme, cred) = header.trim().split_once(' ').unwrap_or((header, ""));
     let cred = cred.trim();
     match scheme.to_ascii_lowercase().as_str() {
         "basic" => {
@@ -133,7 +144,7 @@ fn principal(state: &AppState, req: &Req, enforce: bool) -> EsResult<Principal> 
             let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
                 return Err(fail("invalid ApiKey value"));
             };
-            let keys = lock(&state.keys);
+            let keys = lock(auth.keys);
             let now = chrono::Utc::now().timestamp_millis();
             match keys.keys.iter().find(|k| k.id == id) {
                 None => Err(fail(&format!("unable to find apikey with id {id}"))),
@@ -157,8 +168,8 @@ fn principal(state: &AppState, req: &Req, enforce: bool) -> EsResult<Principal> 
     }
 }
 
-fn owner(state: &AppState, req: &Req) -> String {
-    match principal(state, req, false) {
+fn owner(auth: &Auth<'_>, req: &Req) -> String {
+    match principal(auth, req, false) {
         Ok(Principal::User(u)) => u,
         Ok(Principal::Key { username, .. }) => username,
         _ => "_anonymous".to_string(),
@@ -166,7 +177,7 @@ fn owner(state: &AppState, req: &Req) -> String {
 }
 
 /// `POST|PUT /_security/api_key`.
-pub fn create_api_key(state: &AppState, req: &Req) -> EsResult<Resp> {
+pub fn create_api_key(auth: &Auth<'_>, req: &Req) -> EsResult<Resp> {
     let body = req.json_object_or_empty()?;
     for k in body.keys() {
         if !["name", "expiration", "role_descriptors", "metadata", "type"].contains(&k.as_str()) {
@@ -196,7 +207,7 @@ pub fn create_api_key(state: &AppState, req: &Req) -> EsResult<Resp> {
         expiration,
         invalidated: false,
         invalidation: None,
-        username: owner(state, req),
+        username: owner(auth, req),
         metadata: body.get("metadata").cloned().unwrap_or_else(|| json!({})),
         role_descriptors: body
             .get("role_descriptors")
@@ -212,18 +223,18 @@ pub fn create_api_key(state: &AppState, req: &Req) -> EsResult<Resp> {
     }
     out.insert("api_key".into(), json!(key.secret));
     out.insert("encoded".into(), json!(encoded));
-    lock(&state.keys).keys.push(key);
+    lock(auth.keys).keys.push(key);
     Ok(Resp::ok(Value::Object(out)))
 }
 
 /// `GET /_security/api_key?id=&name=&owner=`.
-pub fn get_api_keys(state: &AppState, req: &Req) -> EsResult<Resp> {
+pub fn get_api_keys(auth: &Auth<'_>, req: &Req) -> EsResult<Resp> {
     let p = &req.params;
     let id = p.get("id");
     let name = p.get("name");
     let owner_only = p.bool("owner", false)?;
-    let me = owner(state, req);
-    let keys = lock(&state.keys);
+    let me = owner(auth, req);
+    let keys = lock(auth.keys);
     let found: Vec<Value> = keys
         .keys
         .iter()
@@ -243,7 +254,7 @@ pub fn get_api_keys(state: &AppState, req: &Req) -> EsResult<Resp> {
 }
 
 /// `DELETE /_security/api_key {ids|id|name|owner}`.
-pub fn invalidate_api_keys(state: &AppState, req: &Req) -> EsResult<Resp> {
+pub fn invalidate_api_keys(auth: &Auth<'_>, req: &Req) -> EsResult<Resp> {
     let body = req.json_object_or_empty()?;
     let mut ids: Vec<String> = Vec::new();
     if let Some(v) = body.get("ids").and_then(Value::as_array) {
@@ -263,11 +274,11 @@ pub fn invalidate_api_keys(state: &AppState, req: &Req) -> EsResult<Resp> {
             "One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag is false",
         ]));
     }
-    let me = owner(state, req);
+    let me = owner(auth, req);
     let now = chrono::Utc::now().timestamp_millis();
     let mut invalidated = Vec::new();
     let mut previously = Vec::new();
-    let mut keys = lock(&state.keys);
+    let mut keys = lock(auth.keys);
     for k in keys.keys.iter_mut() {
         let hit = (ids.is_empty() || ids.contains(&k.id))
             && name
@@ -294,8 +305,8 @@ pub fn invalidate_api_keys(state: &AppState, req: &Req) -> EsResult<Resp> {
 }
 
 /// `GET /_security/_authenticate`.
-pub fn authenticate_info(state: &AppState, req: &Req) -> EsResult<Resp> {
-    let p = principal(state, req, false)?;
+pub fn authenticate_info(auth: &Auth<'_>, req: &Req) -> EsResult<Resp> {
+    let p = principal(auth, req, false)?;
     let (username, api_key) = match p {
         Principal::Anonymous => ("_anonymous".to_string(), None),
         Principal::User(u) => (u, None),

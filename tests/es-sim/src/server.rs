@@ -222,7 +222,7 @@ async fn handle(
         }
     };
 
-    if !is_admin && let Err(e) = crate::security::authenticate(&state, &req) {
+    if !is_admin && let Err(e) = crate::security::authenticate(&state.auth(), &req) {
         return Ok(render(
             &state,
             Resp::from_error(&e),

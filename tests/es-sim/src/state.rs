@@ -13,7 +13,7 @@ use crate::error::{EsError, EsResult};
 use crate::faults::Faults;
 use crate::ingest;
 use crate::search::{Contexts, Target};
-use crate::security::KeyStore;
+use crate::security::{Auth, KeyStore};
 use crate::store::{self, Catalog, Index, ResolveOpts, read, write};
 use crate::templates;
 
@@ -31,9 +31,7 @@ pub struct AppState {
     task_counter: AtomicU64,
 }
 
-pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub use crate::sync::lock;
 
 impl AppState {
     pub fn new(config: SimConfig, faults: Faults) -> AppState {
@@ -59,6 +57,14 @@ impl AppState {
             keys: Mutex::new(KeyStore::default()),
             tasks: Mutex::new(BTreeMap::new()),
             task_counter: AtomicU64::new(1),
+        }
+    }
+
+    /// What authentication needs: the configured user and the API keys.
+    pub fn auth(&self) -> Auth<'_> {
+        Auth {
+            user: self.config.security.as_ref(),
+            keys: &self.keys,
         }
     }
 

@@ -11,12 +11,12 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use connectors_aws::Container;
 use connectors_aws::aws_config::{self, BehaviorVersion, Region, SdkConfig};
 use connectors_aws::aws_sdk_sqs::Client as Sqs;
 use connectors_aws::aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
 };
+use connectors_serverless::Container;
 use serde_json::json;
 
 pub const REGION: &str = "us-east-1";

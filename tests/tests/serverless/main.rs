@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use connectors_aws::Container;
 use connectors_aws::aws_config::SdkConfig;
 use connectors_aws::aws_sdk_sqs::Client as Sqs;
 use connectors_protocol::{ConnectorStatus, JobType, SyncJob, SyncStatus, TriggerMethod};
+use connectors_serverless::Container;
 use connectors_tests::*;
 use local_aws::*;
 use serde_json::{Value, json};

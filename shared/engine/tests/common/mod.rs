@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use connectors_engine::{Engine, EngineConfig};
+use connectors_protocol::{ConfigField, Configuration};
+use connectors_sdk::SourceRegistry;
 use connectors_sdk::{
     DataSource, Page, PageRequest, SourceDescriptor, SourceDocument, SourceError, SourceFeatures,
     SourceItem, UnreadScope,
 };
-use connectors_engine::{Engine, EngineConfig};
-use connectors_sdk::SourceRegistry;
-use connectors_protocol::{ConfigField, Configuration};
 use es_client::{EsClient, EsConfig, NewConnector};
 use serde_json::{Map, Value, json};
 

@@ -1,5 +1,7 @@
-//! What the PostgreSQL and MySQL sources share: configuration reading, advanced-rule parsing,
-//! the Python spellings of values, and the background page streaming with resumable cursors.
+//! The SQL database sources, written once: [`source::DatabaseSource`] over a
+//! [`dialect::Dialect`] (a server and its driver), with what every dialect shares:
+//! configuration reading, advanced-rule parsing, the Python spellings of values, and the
+//! background page streaming with resumable cursors.
 //!
 //! Both sources list each table by keyset pagination on its primary key (never `OFFSET`), with
 //! the cursor `(table, last key values)`, so a sync resumes mid-table in any process; custom
@@ -9,11 +11,16 @@
 //! row that got that same value after the previous sync read it is not missed), ordered by
 //! (tracking value, key).
 
+pub mod dialect;
+pub mod fields;
 pub mod layout;
+mod listing;
 pub mod pager;
+pub mod plan;
 pub mod python;
 pub mod rules;
 pub mod settings;
+pub mod source;
 
 use connectors_sdk::SyncMode;
 use serde_json::Value;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use connectors_sdk::SourceError;
 use connectors_protocol::{ConfigField, Configuration, Display, FieldType};
+use connectors_sdk::SourceError;
 use rustls::pki_types::CertificateDer;
 use serde_json::Value;
 
@@ -24,6 +24,99 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// First pause between retries; doubles each time (the reference: 2 s, exponential).
 pub const RETRY_BASE: Duration = Duration::from_secs(1);
+
+/// Where the server is and who connects: the settings every database source starts with.
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub database: String,
+}
+
+impl Server {
+    /// `host`, `port`, the user (under `user_key`), `password` and `database`, in that order.
+    pub fn read(f: &Fields<'_>, user_key: &str) -> Result<Self, SourceError> {
+        Ok(Server {
+            host: f.required_text("host")?,
+            port: f.port("port")?,
+            user: f.required_text(user_key)?,
+            password: f.raw_text("password"),
+            database: f.required_text("database")?,
+        })
+    }
+
+    /// `host:port`, for messages.
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Never lets the password through, whatever a driver message contains.
+    pub fn redact(&self, text: String) -> String {
+        if self.password.len() >= 4 {
+            text.replace(&self.password, "********")
+        } else {
+            text
+        }
+    }
+}
+
+/// The settings the generic database source reads; a dialect keeps its own beside them.
+pub struct Settings {
+    pub server: Server,
+    pub tables: Vec<String>,
+    pub fetch_size: usize,
+    pub retry_count: u32,
+    pub tracking: Tracking,
+}
+
+impl Settings {
+    /// The settings, with `tracking_columns` read last.
+    pub fn new(
+        f: &Fields<'_>,
+        server: Server,
+        tables: Vec<String>,
+        fetch_size: usize,
+        retry_count: u32,
+    ) -> Result<Self, SourceError> {
+        Ok(Settings {
+            server,
+            tables,
+            fetch_size,
+            retry_count,
+            tracking: Tracking::parse(&f.list(TRACKING_KEY))?,
+        })
+    }
+}
+
+/// `fetch_size`, at least 1.
+pub fn fetch_size(f: &Fields<'_>, default: i64) -> Result<usize, SourceError> {
+    let fetch_size = f.int("fetch_size", default)?;
+    if fetch_size < 1 {
+        return Err(SourceError::config(
+            "fetch_size",
+            "'Rows fetched per request' must be at least 1.",
+        ));
+    }
+    Ok(fetch_size as usize)
+}
+
+/// `retry_count`, kept within 0..=100.
+pub fn retry_count(f: &Fields<'_>, default: i64) -> Result<u32, SourceError> {
+    Ok(f.int("retry_count", default)?.clamp(0, 100) as u32)
+}
+
+/// `tables`, without duplicates; never empty.
+pub fn tables(f: &Fields<'_>) -> Result<Vec<String>, SourceError> {
+    let tables = dedup(f.list("tables"));
+    if tables.is_empty() {
+        return Err(SourceError::config(
+            "tables",
+            "'Comma-separated list of tables' cannot be empty; use * for every table.",
+        ));
+    }
+    Ok(tables)
+}
 
 /// The configuration field of the tracking columns, shared by both sources.
 pub fn tracking_field(order: i64) -> ConfigField {

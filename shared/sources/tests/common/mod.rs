@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connectors_sdk::{DataSource, PageRequest, SourceDescriptor, SyncMode};
 use connectors_engine::{Budget, Engine, EngineConfig, SliceOutcome};
 use connectors_protocol::{Configuration, SyncStatus};
+use connectors_sdk::{DataSource, PageRequest, SourceDescriptor, SyncMode};
 use es_client::{EsClient, EsConfig, NewConnector};
 use serde_json::{Map, Value, json};
 

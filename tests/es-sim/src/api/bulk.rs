@@ -566,7 +566,7 @@ pub fn bulk(state: &AppState, default_index: Option<&str>, req: &Req) -> EsResul
             if let Some(name) = name {
                 let prepared = pipelines
                     .entry(name.clone())
-                    .or_insert_with(|| ingest::prepare(state, &name))
+                    .or_insert_with(|| ingest::prepare(&state.pipelines, &name))
                     .clone();
                 match prepared {
                     Err(e) => {

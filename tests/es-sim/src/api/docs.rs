@@ -64,7 +64,7 @@ pub fn pipeline_for(
 ) -> EsResult<Option<ingest::Prepared>> {
     let name = requested.or_else(|| index.setting("index.default_pipeline"));
     match name {
-        Some(n) => ingest::prepare(state, n),
+        Some(n) => ingest::prepare(&state.pipelines, n),
         None => Ok(None),
     }
 }

@@ -11,8 +11,8 @@ use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
 use es_client::{ConfigurationUpdate, NewConnector};
 use serde_json::{Map, Value, json};
 
-use crate::config::{ConnectorEntry, ServiceConfig};
-use crate::local::{self, ServiceError};
+use connectors_service::config::{ConnectorEntry, ServiceConfig};
+use connectors_service::{ServiceError, compose, local};
 
 const CONNECTOR_ID: &str = "demo-dir";
 const INDEX: &str = "search-demo-files";
@@ -52,7 +52,7 @@ pub async fn run() -> Result<bool, ServiceError> {
         service_type: Some("dir".into()),
         api_key: None,
     });
-    let es = local::connect(&config).await?;
+    let es = compose::connect(&config).await?;
 
     let connectors = es.connectors();
     connectors

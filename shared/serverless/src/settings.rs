@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::Error;
-use crate::emf::DEFAULT_NAMESPACE;
+use connectors_aws::emf::DEFAULT_NAMESPACE;
 
 /// Settings of the Lambda functions.
 #[derive(Debug, Clone)]

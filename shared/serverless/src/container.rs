@@ -10,24 +10,24 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use aws_sdk_ssm::error::DisplayErrorContext;
 use chrono::Utc;
+use connectors_aws::deadline::slice_deadline;
+use connectors_aws::emf::{self, Metrics};
+use connectors_aws::secrets::{ApiKey, ApiKeySource};
+use connectors_aws::{SqsQueue, aws_config, aws_sdk_secretsmanager, aws_sdk_sqs, aws_sdk_ssm};
 use connectors_engine::queue::JobMessage;
 use connectors_engine::scheduler::{Scheduler, TickReport};
 use connectors_engine::worker::{Disposition, handle_message, retry_backoff};
 use connectors_engine::{Budget, Engine, EngineError};
 use connectors_protocol::SyncStatus;
-use connectors_service::{ServiceConfig, ServiceError};
+use connectors_service::{ServiceConfig, ServiceError, compose};
 use es_client::{Auth, EsClient};
 use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
 
 use crate::Error;
-use crate::deadline::slice_deadline;
-use crate::emf::{self, Metrics};
-use crate::secrets::{ApiKey, ApiKeySource};
+use crate::redelivery::Redelivery;
 use crate::settings::Settings;
-use crate::sqs::SqsQueue;
 
 /// A type-erased future: the engine's future types nest too deeply for the compiler to lay
 /// out the functions' own futures around them.
@@ -67,18 +67,19 @@ struct Session {
     current: RwLock<Arc<Runtime>>,
 }
 
-/// Per-container state of the scheduler and worker functions.
-pub struct Container {
+/// Per-container state of the scheduler and worker functions, over the job queue `Q` (SQS in
+/// the functions; the in-process queue in tests).
+pub struct Container<Q = SqsQueue> {
     settings: Settings,
     config: ServiceConfig,
     ssm: aws_sdk_ssm::Client,
     api_key: Option<ApiKeySource>,
-    queue: Arc<SqsQueue>,
+    queue: Arc<Q>,
     metrics: Metrics,
     session: OnceCell<Session>,
 }
 
-impl Container {
+impl Container<SqsQueue> {
     /// From the process environment and the default AWS configuration (region and
     /// credentials from the environment, as Lambda sets them).
     pub async fn from_env() -> Result<Self, Error> {
@@ -90,6 +91,23 @@ impl Container {
     pub fn new(
         aws: &aws_config::SdkConfig,
         env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let settings = Settings::from_lookup(&env)?;
+        let queue = Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(aws),
+            settings.queue_url.clone(),
+        ));
+        Self::with_queue(aws, env, queue)
+    }
+}
+
+impl<Q: Redelivery + 'static> Container<Q> {
+    /// From an explicit environment, over the queue `queue` (`JOB_QUEUE_URL` is still
+    /// required, and only read by the SQS queue).
+    pub fn with_queue(
+        aws: &aws_config::SdkConfig,
+        env: impl Fn(&str) -> Option<String>,
+        queue: Arc<Q>,
     ) -> Result<Self, Error> {
         let mut settings = Settings::from_lookup(&env)?;
         let url_in_env = ["ES_URL", "ES_CLOUD_ID"]
@@ -106,10 +124,6 @@ impl Container {
         if let Some(grace) = settings.lease_grace {
             config.service.lease_grace = grace.as_secs();
         }
-        let queue = Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(aws),
-            settings.queue_url.clone(),
-        ));
         let api_key = settings
             .api_key_secret_arn
             .as_ref()
@@ -133,7 +147,7 @@ impl Container {
         &self.settings
     }
 
-    pub fn queue(&self) -> &SqsQueue {
+    pub fn queue(&self) -> &Q {
         &self.queue
     }
 
@@ -153,7 +167,8 @@ impl Container {
     async fn open(&self) -> Result<Session, Error> {
         let mut config = self.config.clone();
         if let Some(name) = &self.settings.es_url_parameter {
-            config.elasticsearch.host = self.read_parameter(name).await?;
+            config.elasticsearch.host =
+                connectors_aws::ssm::read_parameter(&self.ssm, name).await?;
         }
         let mut key = match &self.api_key {
             Some(source) => {
@@ -163,10 +178,7 @@ impl Container {
             }
             None => None,
         };
-        let es = match (
-            connectors_service::local::connect(&config).await,
-            &self.api_key,
-        ) {
+        let es = match (compose::connect(&config).await, &self.api_key) {
             // The cached key was rotated away: read it again rather than keep failing.
             (Err(ServiceError::Es(e)), Some(source)) if e.status() == Some(401) => {
                 warn!(
@@ -176,7 +188,7 @@ impl Container {
                 let fresh = source.reload().await?;
                 config.elasticsearch.api_key = Some(fresh.encoded().to_string());
                 key = Some(fresh);
-                connectors_service::local::connect(&config).await?
+                compose::connect(&config).await?
             }
             (result, _) => result?,
         };
@@ -186,41 +198,12 @@ impl Container {
         })
     }
 
-    async fn read_parameter(&self, name: &str) -> Result<String, Error> {
-        let out = self
-            .ssm
-            .get_parameter()
-            .name(name)
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(|e| Error::Parameter {
-                name: name.to_string(),
-                message: DisplayErrorContext(e).to_string(),
-            })?;
-        let value = out
-            .parameter()
-            .and_then(|p| p.value())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| Error::Parameter {
-                name: name.to_string(),
-                message: "the parameter is empty".into(),
-            })?;
-        info!(parameter = name, "read the Elasticsearch URL from SSM");
-        Ok(value.to_string())
-    }
-
     fn build(&self, es: EsClient, key: Option<ApiKey>) -> Runtime {
         let mut engine_config = self.config.engine_config();
         if let Some(page_size) = self.settings.page_size {
             engine_config.page_size = page_size;
         }
-        let engine = Engine::new(
-            es.clone(),
-            Arc::new(connectors_sources::registry()),
-            engine_config,
-        );
+        let engine = compose::engine_with(&es, engine_config);
         let scheduler = Scheduler::new(
             engine.clone(),
             self.queue.clone(),
@@ -384,20 +367,8 @@ impl Container {
         let Some(handle) = record.receipt_handle else {
             return;
         };
-        let secs = i32::try_from(delay.as_secs())
-            .unwrap_or(i32::MAX)
-            .min(43_200);
-        if let Err(e) = self
-            .queue
-            .client()
-            .change_message_visibility()
-            .queue_url(self.queue.url())
-            .receipt_handle(handle)
-            .visibility_timeout(secs)
-            .send()
-            .await
-        {
-            warn!(message_id = record.message_id, error = %DisplayErrorContext(e), "could not shorten the message's visibility; it comes back after the queue's timeout");
+        if let Err(e) = self.queue.redeliver_after(handle, delay).await {
+            warn!(message_id = record.message_id, error = %e, "could not shorten the message's visibility; it comes back after the queue's timeout");
         }
     }
 
