@@ -29,15 +29,19 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn start_es_sim() -> (Child, String) {
-    let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/es-sim");
-    if !Path::new(bin).exists() {
+    // The release es-sim of this workspace's target folder (`CARGO_TARGET_DIR` if set).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join("release/es-sim");
+    if !bin.exists() {
         let ok = Command::new("cargo")
             .args(["build", "--release", "-p", "es-sim"])
             .status()
             .is_ok_and(|s| s.success());
         assert!(ok, "cargo build --release -p es-sim failed");
     }
-    let mut child = Command::new(bin)
+    let mut child = Command::new(&bin)
         .args(["--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -1,14 +1,22 @@
-//! The sync engine. Domain logic lives here (sources framework, sync rules, error budget,
-//! checkpoints, sliced syncs, the job lifecycle); Elasticsearch is reached through `es-client`.
+//! The sync engine. Domain logic lives here (checkpoints, sliced syncs, the job lifecycle and
+//! its endings, the scheduler); sources come from `connectors-sdk`, and Elasticsearch is
+//! reached through `es-client` only.
 
 pub mod checkpoint;
 pub mod document;
+mod ending;
+mod engine;
 pub mod error_budget;
+mod ledger;
+mod lifecycle;
+mod prepare;
 pub mod queue;
 pub mod scheduler;
 mod sink;
 pub mod store;
-pub mod sync;
+mod sweep;
+mod sync;
 pub mod worker;
 
-pub use sync::{Budget, Engine, EngineConfig, EngineError, SliceOutcome};
+pub use ending::UNKNOWN_ERROR;
+pub use engine::{Budget, Engine, EngineConfig, EngineError, SliceOutcome};

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use connectors_protocol::{
-    CONNECTORS_INDEX, Configuration, Connector, ConnectorStatus, JobType, SYNC_JOBS_INDEX, SyncJob,
-    SyncStatus, Timestamp, TriggerMethod, ValidationState, validate_configuration,
+    CONNECTORS_INDEX, Connector, ConnectorStatus, JobType, SYNC_JOBS_INDEX, SyncJob, SyncStatus,
+    Timestamp, TriggerMethod, ValidationState, validate_configuration,
 };
 use es_client::{SearchParams, SeqNo};
 use serde::{Deserialize, Serialize};
@@ -20,9 +20,10 @@ use serde_json::{Map, Value, json};
 use tracing::{debug, info, warn};
 
 use crate::checkpoint::Checkpoint;
+use crate::ending;
+use crate::engine::{Engine, EngineError};
 use crate::queue::{JobMessage, JobQueue};
 use crate::store::{Versioned, WriteError};
-use crate::sync::{Engine, EngineError};
 use connectors_protocol::rules::validate_basic_rules;
 use connectors_protocol::schedule::CronSchedule;
 use connectors_sdk::SourceDescriptor;
@@ -268,7 +269,7 @@ impl Scheduler {
             update.insert("status".into(), json!(ConnectorStatus::NeedsConfiguration));
         } else if let Some(patch) = raw
             .get("configuration")
-            .and_then(|stored| backfill(stored, &schema))
+            .and_then(|stored| connectors_protocol::backfill(stored, &schema))
         {
             update.insert("configuration".into(), patch);
         }
@@ -448,7 +449,7 @@ impl Scheduler {
         let schedule = match CronSchedule::parse(&entry.interval) {
             Ok(s) => s,
             Err(e) => {
-                let doc = json!({"status": "error", "error": e.to_string()});
+                let doc = json!({"status": ConnectorStatus::Error, "error": e.to_string()});
                 self.engine
                     .store()
                     .update_connector(id, &doc, None)
@@ -553,8 +554,14 @@ impl Scheduler {
         let now = Timestamp::now();
         let Some(connector) = connector.filter(|c| !c.is_deleted()) else {
             // The reference's cleanup: jobs of connectors that no longer exist end in error.
-            let doc = json!({"status": "error", "error": format!("Connector is not found for connector ID {}.", job.doc.connector.id),
-                             "completed_at": now, "last_seen": now});
+            let error = format!(
+                "Connector is not found for connector ID {}.",
+                job.doc.connector.id
+            );
+            let Some(status) = ending::transition(job_id, job.doc.status, SyncStatus::Error) else {
+                return Ok(());
+            };
+            let doc = Value::Object(ending::job_fields(status, Some(&error), now));
             store
                 .update_job(job_id, &doc, Some(job.seq))
                 .await
@@ -577,7 +584,7 @@ impl Scheduler {
         let age = |t: Option<Timestamp>| t.map(|t| (Utc::now() - t.0).to_std().unwrap_or_default());
         match job.doc.status {
             SyncStatus::Pending if job.doc.cancelation_requested_at.is_some() => {
-                let doc = json!({"status": "canceled", "canceled_at": now, "completed_at": now, "last_seen": now});
+                let doc = Value::Object(ending::job_fields(SyncStatus::Canceled, None, now));
                 store
                     .update_job(job_id, &doc, Some(job.seq))
                     .await
@@ -628,29 +635,34 @@ impl Scheduler {
                         "The job has not seen any update for some time, and was resumed {} times without progress.",
                         dispatch.resumes
                     );
-                    let mut doc = json!({"status": "error", "error": error, "completed_at": now, "last_seen": now});
-                    if job.doc.status == SyncStatus::Canceling {
-                        doc["status"] = json!("canceled");
-                        doc["error"] = Value::Null;
-                        doc["canceled_at"] = json!(now);
-                    }
+                    // As the reference's idle-job cleanup: the job fails (a canceling one is
+                    // canceled), and the connector records it as any ending does.
+                    let (status, error) = if job.doc.status == SyncStatus::Canceling {
+                        (SyncStatus::Canceled, None)
+                    } else {
+                        (SyncStatus::Error, Some(error))
+                    };
+                    let doc = Value::Object(ending::job_fields(status, error.as_deref(), now));
                     store
                         .update_job(job_id, &doc, Some(job.seq))
                         .await
                         .map_err(write_err)?;
-                    let status = if job.doc.status == SyncStatus::Canceling {
-                        "canceled"
-                    } else {
-                        "error"
-                    };
-                    let connector_doc = if job.doc.job_type == JobType::AccessControl {
-                        json!({"last_access_control_sync_status": status, "last_access_control_sync_error": doc["error"]})
-                    } else {
-                        json!({"last_sync_status": status, "last_sync_error": doc["error"],
-                               "status": if status == "error" { "error" } else { "connected" }, "error": doc["error"]})
+                    let done = ending::SyncDone {
+                        job_type: job.doc.job_type,
+                        status,
+                        error,
+                        counts: Some((
+                            job.doc.indexed_document_count,
+                            job.doc.deleted_document_count,
+                        )),
+                        cursor: None,
                     };
                     store
-                        .update_connector(&job.doc.connector.id, &connector_doc, None)
+                        .update_connector(
+                            &job.doc.connector.id,
+                            &Value::Object(done.fields(now)),
+                            None,
+                        )
                         .await
                         .map_err(write_err)?;
                     report.failed_jobs += 1;
@@ -726,101 +738,4 @@ fn parse_doc<T: serde::de::DeserializeOwned>(
         m.insert("id".into(), Value::String(id.to_string()));
     }
     serde_json::from_value(source)
-}
-
-/// The reference's `validated_doc` for a connector that has a configuration: fields the source
-/// added since are written from the schema (and, as the reference does on such an upgrade, the
-/// other fields' properties are brought up to date), and properties missing from stored fields
-/// are filled in. Values the user set are never touched. `None` when nothing is missing.
-pub fn backfill(stored: &Value, schema: &Configuration) -> Option<Value> {
-    let stored = stored.as_object()?;
-    let mut patch = Map::new();
-    let upgrade = schema.keys().any(|k| !stored.contains_key(k));
-    for (key, field) in schema {
-        let Ok(Value::Object(full)) = serde_json::to_value(field) else {
-            continue;
-        };
-        let Some(existing) = stored.get(key).and_then(Value::as_object) else {
-            patch.insert(key.clone(), Value::Object(full));
-            continue;
-        };
-        let props: Map<String, Value> = full
-            .into_iter()
-            .filter(|(k, v)| {
-                k != "value"
-                    && match existing.get(k) {
-                        None => true,
-                        Some(old) => upgrade && old != v && truthy(v),
-                    }
-            })
-            .collect();
-        if !props.is_empty() {
-            patch.insert(key.clone(), Value::Object(props));
-        }
-    }
-    (!patch.is_empty()).then_some(Value::Object(patch))
-}
-
-/// Python truthiness, which the reference's `simple_default_value or v` relies on.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn schema() -> Configuration {
-        serde_json::from_value(json!({
-            "directory": {"label": "Directory path", "order": 1, "value": "/data"},
-            "pattern": {"label": "File glob-like pattern", "order": 2, "value": "**/*.*"},
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn nothing_to_do_for_a_complete_configuration() {
-        let stored = json!(schema());
-        assert_eq!(backfill(&stored, &schema()), None);
-    }
-
-    #[test]
-    fn new_fields_are_added_and_values_kept() {
-        let mut stored = json!(schema());
-        stored.as_object_mut().unwrap().remove("pattern");
-        stored["directory"]["value"] = json!("/mine");
-        stored["directory"]["label"] = json!("Old label");
-        let patch = backfill(&stored, &schema()).unwrap();
-        assert_eq!(patch["pattern"]["value"], json!("**/*.*"));
-        assert_eq!(patch["directory"]["label"], json!("Directory path"));
-        assert!(
-            patch["directory"].get("value").is_none(),
-            "the user's value stays"
-        );
-    }
-
-    #[test]
-    fn missing_properties_are_filled() {
-        let stored = json!({"directory": {"label": "Mine", "value": "/x"},
-                            "pattern": json!(schema()["pattern"])});
-        let patch = backfill(&stored, &schema()).unwrap();
-        let d = patch["directory"].as_object().unwrap();
-        assert!(
-            d.contains_key("display")
-                && d.contains_key("required")
-                && d.contains_key("ui_restrictions")
-        );
-        assert!(
-            !d.contains_key("label"),
-            "no upgrade: an existing label stays"
-        );
-        assert!(!d.contains_key("value"));
-    }
 }

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
 use crate::checkpoint::Checkpoint;
+use crate::engine::{Budget, Engine, EngineError, SliceOutcome};
 use crate::queue::{JobMessage, JobQueue};
-use crate::sync::{Budget, Engine, EngineError, SliceOutcome};
 
 /// Transient failures of one slice that a local worker retries before it fails the job (on
 /// SQS the queue's receive count plays this part).

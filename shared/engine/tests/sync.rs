@@ -10,32 +10,6 @@ use connectors_engine::{Budget, SliceOutcome};
 use connectors_protocol::{ConnectorStatus, JobType, SyncStatus, TriggerMethod};
 use serde_json::json;
 
-async fn run_to_end(
-    engine: &connectors_engine::Engine,
-    job: &str,
-    slice_ms: u64,
-) -> (SyncStatus, u64) {
-    let mut slice = Some(0);
-    let mut slices = 0;
-    loop {
-        slices += 1;
-        assert!(slices < 10_000, "runaway");
-        match engine
-            .run_slice(
-                job,
-                slice,
-                Budget::for_duration(Duration::from_millis(slice_ms)),
-            )
-            .await
-            .expect("slice")
-        {
-            SliceOutcome::Finished(s) => return (s, slices),
-            SliceOutcome::Continue { next_slice } => slice = Some(next_slice),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn full_sync_indexes_everything_and_updates_both_documents() {
     let env = start().await;

@@ -352,23 +352,6 @@ impl EsClient {
         }
         decode(&path, &response.body)
     }
-
-    /// Sends any JSON request: for APIs this client does not wrap. `path` is a list of segments
-    /// (each percent-encoded), `query` are query-string pairs.
-    pub async fn send_json<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &[&str],
-        query: &[(&str, &str)],
-        body: Option<&(impl Serialize + ?Sized)>,
-    ) -> Result<T, EsError> {
-        let mut url = self.url(path);
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        let body = body.map(json_body).transpose()?;
-        self.request(method, url, body).await
-    }
 }
 
 /// The `Authorization` header of `auth`, marked sensitive (never printed by the HTTP stack).

@@ -96,6 +96,22 @@ impl Indices<'_> {
         self.client.refresh(index).await
     }
 
+    /// `PUT /{index}/_mapping` with `{"properties": ...}` (adds fields; a conflicting type is a
+    /// 400 with `illegal_argument_exception`).
+    pub async fn put_mapping(&self, index: &str, mapping: &Value) -> Result<(), EsError> {
+        require_index(index)?;
+        let body = json_body(mapping)?;
+        let _: Value = self
+            .client
+            .request(
+                Method::PUT,
+                self.client.url(&[index, "_mapping"]),
+                Some(body),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// `GET /{index}/_mapping`.
     pub async fn get_mapping(&self, index: &str) -> Result<Value, EsError> {
         require_index(index)?;

@@ -7,7 +7,7 @@
 //!   ([`EsClient::search`], [`EsClient::search_after`]), [`EsClient::count`],
 //!   [`EsClient::delete_by_query`], [`EsClient::indices`], [`EsClient::ingest`].
 //! - Connector protocol APIs: [`EsClient::connectors`], [`EsClient::sync_jobs`],
-//!   [`EsClient::secrets`].
+//!   [`EsClient::secrets`]; API keys: [`EsClient::security`].
 //! - [`bulk::BulkWriter`]: byte-buffer NDJSON bulk with per-item retries and 413 splitting.
 //!
 //! Every request sends `X-elastic-product-origin: connectors` and the configured user agent.
@@ -20,6 +20,7 @@ pub mod documents;
 pub mod error;
 pub mod indices;
 pub mod search;
+pub mod security;
 pub mod sync_jobs;
 pub mod tls;
 pub mod version;
@@ -41,6 +42,7 @@ pub use search::{
     DeleteByQueryOptions, DeleteByQueryResponse, Hit, Hits, SearchAfter, SearchAfterOptions,
     SearchParams, SearchResponse, TaskStatus, TotalHits,
 };
+pub use security::{ApiKey, Security};
 pub use sync_jobs::{SyncJobListParams, SyncJobStats, SyncJobs};
 pub use version::{InfoResponse, Version, VersionCheck, VersionInfo, VersionRequirement};
 

@@ -4,6 +4,7 @@
 //! This crate does no I/O. Every document type keeps fields it does not know in `extra`, so a
 //! read-modify-write never drops what Kibana or a newer Elasticsearch added.
 
+pub mod backfill;
 pub mod config;
 pub mod connector;
 pub mod features;
@@ -17,6 +18,7 @@ pub mod status;
 pub mod sync_job;
 pub mod timestamp;
 
+pub use backfill::backfill;
 pub use config::{
     ConfigField, Configuration, Dependency, Display, FieldError, FieldType, FieldValidation,
     SelectOption, ValidationType, validate_configuration,

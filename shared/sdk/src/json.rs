@@ -4,8 +4,6 @@
 
 use serde_json::{Map, Value};
 
-use crate::source::{SourceDocument, SourceItem};
-
 /// A document a source has already written as JSON. Row-oriented sources (databases) build
 /// these straight from the wire format: no map, no key copies, and the engine copies the text
 /// into the bulk request as it is. Built with [`JsonFields`].
@@ -34,26 +32,16 @@ impl JsonDocument {
         self.has_id
     }
 
-    /// The page item for this document: itself when its field names passed
-    /// [`JsonFields::names_are_safe`], else its map.
-    pub fn into_item(self, names_are_safe: bool) -> Result<SourceItem, serde_json::Error> {
-        Ok(if names_are_safe {
-            SourceItem::Json(self)
-        } else {
-            SourceItem::Upsert(self.to_document()?)
-        })
-    }
-
-    /// The same document as a map with its `_id`, for code that reads fields (sync rules). A
-    /// repeated name keeps its first position and its last value, as in a Python dict.
-    pub fn to_document(&self) -> Result<SourceDocument, serde_json::Error> {
+    /// The document's fields as a map with its `_id`. A repeated name keeps its first
+    /// position and its last value, as in a Python dict.
+    pub fn to_fields(&self) -> Result<Map<String, Value>, serde_json::Error> {
         let mut text = Vec::with_capacity(self.members.len() + 2);
         text.push(b'{');
         text.extend_from_slice(&self.members);
         text.push(b'}');
         let mut fields: Map<String, Value> = serde_json::from_slice(&text)?;
         fields.insert("_id".into(), Value::String(self.id.clone()));
-        Ok(SourceDocument::new(fields))
+        Ok(fields)
     }
 }
 

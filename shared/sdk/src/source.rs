@@ -249,3 +249,20 @@ impl SourceRegistry {
         self.sources.iter().map(|s| s.service_type()).collect()
     }
 }
+
+impl JsonDocument {
+    /// The page item for this document: itself when its field names passed
+    /// [`crate::JsonFields::names_are_safe`], else its map.
+    pub fn into_item(self, names_are_safe: bool) -> Result<SourceItem, serde_json::Error> {
+        Ok(if names_are_safe {
+            SourceItem::Json(self)
+        } else {
+            SourceItem::Upsert(self.to_document()?)
+        })
+    }
+
+    /// The same document as a map with its `_id`, for code that reads fields (sync rules).
+    pub fn to_document(&self) -> Result<SourceDocument, serde_json::Error> {
+        Ok(SourceDocument::new(self.to_fields()?))
+    }
+}

@@ -6,6 +6,7 @@
 //! Without moto_server (or cargo-lambda) installed these tests are skipped, saying so, unless
 //! `CI` is set: then they fail.
 
+mod in_process;
 mod local_aws;
 
 use std::collections::HashMap;
@@ -498,12 +499,8 @@ async fn the_api_key_is_read_again_after_a_401() {
         .await
         .unwrap();
     admin
-        .send_json::<Value>(
-            es_client::Method::DELETE,
-            &["_security", "api_key"],
-            &[],
-            Some(&json!({"ids": [key1["id"]]})),
-        )
+        .security()
+        .invalidate_api_keys(&[key1["id"].as_str().unwrap()])
         .await
         .unwrap();
     let mut revoked = es_client::EsConfig::url(sim.url());
@@ -546,15 +543,8 @@ async fn secured_sim() -> (es_sim::EsSim, es_client::EsClient) {
 }
 
 async fn create_api_key(admin: &es_client::EsClient, name: &str) -> Value {
-    admin
-        .send_json::<Value>(
-            es_client::Method::POST,
-            &["_security", "api_key"],
-            &[],
-            Some(&json!({"name": name})),
-        )
-        .await
-        .unwrap()
+    let key = admin.security().create_api_key(name, None).await.unwrap();
+    serde_json::to_value(key).unwrap()
 }
 
 // ---- the real binaries under `cargo lambda watch` ----------------------------------------------

@@ -1,4 +1,5 @@
-//! Test support: an in-memory source with a resumable cursor, and es-sim with connectors.
+//! Test support: an in-memory source with a resumable cursor; es-sim, connectors and the
+//! job runner come from the test kit.
 
 #![allow(dead_code)]
 
@@ -13,7 +14,6 @@ use connectors_sdk::{
     DataSource, Page, PageRequest, SourceDescriptor, SourceDocument, SourceError, SourceFeatures,
     SourceItem, UnreadScope,
 };
-use es_client::{EsClient, EsConfig, NewConnector};
 use serde_json::{Map, Value, json};
 
 /// The documents of the test source, shared so tests can change them between syncs.
@@ -120,22 +120,15 @@ pub fn data(n: usize) -> Data {
     Arc::new(Mutex::new(m))
 }
 
-pub struct Env {
-    pub sim: es_sim::EsSim,
-    pub es: EsClient,
-}
+#[allow(unused_imports)] // each test binary uses its part of the kit
+pub use connectors_testkit::{EsEnv as Env, index_docs, run_to_end};
 
 pub async fn start() -> Env {
-    start_with(es_sim::SimConfig::default()).await
+    Env::start().await
 }
 
 pub async fn start_with(config: es_sim::SimConfig) -> Env {
-    let sim = es_sim::start(config).await.expect("es-sim starts");
-    let mut cfg = EsConfig::url(sim.url());
-    cfg.retry.initial_backoff = std::time::Duration::from_millis(10);
-    cfg.retry.max_backoff = std::time::Duration::from_millis(50);
-    let es = EsClient::new(cfg).expect("client");
-    Env { sim, es }
+    Env::start_with(config).await
 }
 
 pub fn engine(env: &Env, data: &Data, config: EngineConfig) -> Engine {
@@ -146,61 +139,17 @@ pub fn engine(env: &Env, data: &Data, config: EngineConfig) -> Engine {
     Engine::new(env.es.clone(), Arc::new(registry), config)
 }
 
-/// A fast engine configuration for tests.
+/// A fast engine configuration for tests: small pages and requests.
 pub fn test_config() -> EngineConfig {
-    let mut c = EngineConfig {
+    EngineConfig {
         page_size: 50,
         bulk_max_ops: 40,
-        check_interval: std::time::Duration::from_millis(50),
-        lease_ttl: std::time::Duration::ZERO,
-        ..EngineConfig::default()
-    };
-    c.bulk_item_retry.initial_backoff = std::time::Duration::from_millis(5);
-    c.bulk_item_retry.max_backoff = std::time::Duration::from_millis(20);
-    c
+        ..connectors_testkit::fast_engine_config()
+    }
 }
 
 /// Creates a `memory` connector over index `index`, configured, as Kibana would.
 pub async fn connector(env: &Env, id: &str, index: &str) {
-    let c = env.es.connectors();
-    c.put(
-        Some(id),
-        &NewConnector {
-            index_name: Some(index.to_string()),
-            service_type: Some("memory".into()),
-            name: Some(id.to_string()),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("put connector");
     let schema = MemorySource { data: data(0) }.default_configuration();
-    c.update_configuration(id, &es_client::ConfigurationUpdate::Schema(schema))
-        .await
-        .expect("configuration");
-}
-
-/// Every document of `index` (refreshed first), by id, without the sync stamp.
-pub async fn index_docs(es: &EsClient, index: &str) -> BTreeMap<String, Value> {
-    es.refresh(index).await.expect("refresh");
-    let response = es
-        .search::<Value>(
-            index,
-            &json!({"query": {"match_all": {}}, "size": 10000}),
-            &Default::default(),
-        )
-        .await
-        .expect("search");
-    response
-        .hits
-        .hits
-        .into_iter()
-        .map(|h| {
-            let mut src = h.source.unwrap_or(Value::Null);
-            if let Some(m) = src.as_object_mut() {
-                m.remove("_sync_job_id");
-            }
-            (h.id, src)
-        })
-        .collect()
+    connectors_testkit::connector(&env.es, id, index, "memory", &schema).await;
 }

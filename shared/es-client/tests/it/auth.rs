@@ -1,18 +1,9 @@
 //! Basic and API key authentication against a secured es-sim.
 
-use es_client::{Auth, EsClient, Method};
-use serde::Deserialize;
-use serde_json::json;
+use es_client::{Auth, EsClient};
 
 use crate::common::{TestCluster, sim_config};
 use crate::sim_only;
-
-#[derive(Deserialize)]
-struct CreatedKey {
-    id: String,
-    api_key: String,
-    encoded: String,
-}
 
 #[tokio::test]
 async fn basic_and_api_key_auth() {
@@ -72,13 +63,9 @@ async fn basic_and_api_key_auth() {
     in_url.info().await.expect("credentials from the URL");
 
     // An API key, encoded or as id + secret.
-    let key: CreatedKey = basic
-        .send_json(
-            Method::POST,
-            &["_security", "api_key"],
-            &[],
-            Some(&json!({"name": "es-client-test"})),
-        )
+    let key = basic
+        .security()
+        .create_api_key("es-client-test", None)
         .await
         .unwrap();
     let encoded = EsClient::new(
