@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use connectors_sdk::{PageRequest, SourceDescriptor, SourceError, SourceItem, SyncMode};
+use connectors_sdk::{SourceDescriptor, SourceError, SyncMode};
 use connectors_sources::mysql::MySqlSource;
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
@@ -336,44 +336,34 @@ async fn a_dropped_connection_is_resumed_from_the_last_row_sent() {
     let config = db.config(json!({"retry_count": 2, "fetch_size": 500}));
     let clean = list_all(&MySqlSource, &config, SyncMode::Full, None, 100, false).await;
     let source = MySqlSource.build(&config).unwrap();
-    let mut ids = Vec::new();
-    let mut cursor: Option<Value> = None;
-    let mut pages = 0;
-    loop {
-        let page = source
-            .fetch_page(PageRequest {
-                cursor: cursor.as_ref(),
-                mode: SyncMode::Full,
-                advanced_rules: None,
-                page_size: 100,
-            })
-            .await
-            .unwrap();
-        pages += 1;
-        ids.extend(page.items.iter().map(|i| match i {
-            SourceItem::Json(d) => d.id.clone(),
-            other => panic!("{other:?}"),
-        }));
-        if pages == 3 {
+    // The hook kills the listing's connection from a connection of its own: every other
+    // connection on the test database except the test's.
+    let own = db.conn.id();
+    let name = db.name.clone();
+    let ids = list_ids_with(source.as_ref(), 100, |pages| {
+        let name = name.clone();
+        async move {
+            if pages != 3 {
+                return;
+            }
             // Kill the listing's connection, as a server restart or a network cut would.
-            let ids: Vec<u64> = db
-                .conn
+            let mut admin = mysql_async::Conn::new(opts()).await.unwrap();
+            let ids: Vec<u64> = admin
                 .exec(
-                    "SELECT ID FROM INFORMATION_SCHEMA.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
-                    (db.name.as_str(),),
+                    "SELECT ID FROM INFORMATION_SCHEMA.PROCESSLIST \
+                     WHERE DB = ? AND ID <> CONNECTION_ID() AND ID <> ?",
+                    (name.as_str(), own),
                 )
                 .await
                 .unwrap();
             assert!(!ids.is_empty(), "the listing's connection was found");
             for id in ids {
-                let _ = db.conn.query_drop(format!("KILL CONNECTION {id}")).await;
+                let _ = admin.query_drop(format!("KILL CONNECTION {id}")).await;
             }
+            let _ = admin.disconnect().await;
         }
-        match page.next {
-            Some(n) => cursor = Some(n),
-            None => break,
-        }
-    }
+    })
+    .await;
     assert_eq!(ids, clean.order);
     db.drop().await;
 }

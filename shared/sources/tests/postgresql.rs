@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use connectors_sdk::{PageRequest, SourceDescriptor, SourceError, SourceItem, SyncMode};
+use connectors_sdk::{SourceDescriptor, SourceError, SyncMode};
 use connectors_sources::postgresql::PostgresSource;
 use serde_json::{Value, json};
 use tokio_postgres::{Client, NoTls};
@@ -388,42 +388,24 @@ async fn a_dropped_connection_is_resumed_from_the_last_row_sent() {
     let config = schema.config(json!({"retry_count": 2}));
     let clean = list_all(&PostgresSource, &config, SyncMode::Full, None, 100, false).await;
     let source = PostgresSource.build(&config).unwrap();
-    let mut ids = Vec::new();
-    let mut cursor: Option<Value> = None;
-    let mut pages = 0;
-    loop {
-        let page = source
-            .fetch_page(PageRequest {
-                cursor: cursor.as_ref(),
-                mode: SyncMode::Full,
-                advanced_rules: None,
-                page_size: 100,
-            })
+    let schema_ref = &schema;
+    let ids = list_ids_with(source.as_ref(), 100, |pages| async move {
+        if pages != 3 {
+            return;
+        }
+        // Kill the listing's connection, as a server restart or a network cut would.
+        let killed = schema_ref
+            .client
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE pid <> pg_backend_pid() AND query LIKE '%' || $1 || '%'",
+                &[&schema_ref.name],
+            )
             .await
             .unwrap();
-        pages += 1;
-        ids.extend(page.items.iter().map(|i| match i {
-            SourceItem::Json(d) => d.id.clone(),
-            other => panic!("{other:?}"),
-        }));
-        if pages == 3 {
-            // Kill the listing's connection, as a server restart or a network cut would.
-            let killed = schema
-                .client
-                .query(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                     WHERE pid <> pg_backend_pid() AND query LIKE '%' || $1 || '%'",
-                    &[&schema.name],
-                )
-                .await
-                .unwrap();
-            assert!(!killed.is_empty(), "the listing's connection was found");
-        }
-        match page.next {
-            Some(n) => cursor = Some(n),
-            None => break,
-        }
-    }
+        assert!(!killed.is_empty(), "the listing's connection was found");
+    })
+    .await;
     assert_eq!(ids, clean.order);
     schema.drop().await;
 }

@@ -225,6 +225,45 @@ pub async fn list_all(
     }
 }
 
+/// Lists a full sync of `source` (one instance, as a running slice does) and returns the ids
+/// in order; `after_page(n)` runs after page `n` (1, 2, ...), to break things mid-listing.
+/// Every item must be a document written as JSON.
+pub async fn list_ids_with<F, Fut>(
+    source: &dyn DataSource,
+    page_size: usize,
+    mut after_page: F,
+) -> Vec<String>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut ids = Vec::new();
+    let mut cursor: Option<Value> = None;
+    let mut pages = 0;
+    loop {
+        let page = source
+            .fetch_page(PageRequest {
+                cursor: cursor.as_ref(),
+                mode: SyncMode::Full,
+                advanced_rules: None,
+                page_size,
+            })
+            .await
+            .expect("page");
+        pages += 1;
+        ids.extend(page.items.iter().map(|i| match i {
+            SourceItem::Json(d) => d.id.clone(),
+            other => panic!("expected JSON documents, got {other:?}"),
+        }));
+        after_page(pages).await;
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => return ids,
+        }
+        assert!(pages < 1_000_000, "runaway listing");
+    }
+}
+
 /// Logs to the test output (`RUST_LOG` to change the level; `warn` by default).
 pub fn init_logs() {
     let _ = tracing_subscriber::fmt()

@@ -33,7 +33,8 @@ pub async fn mysql_test_user(conn: &mut mysql_async::Conn) {
 
 #[allow(unused_imports)] // each test binary uses its part of the kit
 pub use connectors_testkit::{
-    EsEnv as Env, Listing, configuration, init_logs, list_all, run_to_end, server_up, unique,
+    EsEnv as Env, Listing, configuration, init_logs, list_all, list_ids_with, run_to_end,
+    server_up, unique,
 };
 
 pub async fn start_es() -> Env {
