@@ -3,7 +3,7 @@
 //!
 //! - sources depend on the source SDK (and the protocol model) only, never on the engine, the
 //!   Elasticsearch client or the queue;
-//! - the SDK depends on the protocol model only; the protocol model on no crate of ours;
+//! - the SDK depends on the protocol model and the extractor only; those on no crate of ours;
 //! - nothing below `functions/` knows a Lambda type;
 //! - the engine reaches Elasticsearch through es-client only (no HTTP crate of its own, no raw
 //!   request), and es-client keeps its raw request builder private;
@@ -125,10 +125,14 @@ fn sources_see_only_the_sdk() {
     let sdk = g.ours("connectors-sdk");
     assert_eq!(
         sdk,
-        set(&["connectors-protocol"]),
-        "the SDK builds on the protocol model only"
+        set(&["connectors-protocol", "connectors-extract"]),
+        "the SDK builds on the protocol model and the text extractor only"
     );
     assert!(g.ours("connectors-protocol").is_empty());
+    assert!(
+        g.ours("connectors-extract").is_empty(),
+        "the extractor stands alone"
+    );
     // Nor through anything else: no HTTP client, no queue, no Elasticsearch client.
     let closure = g.closure("connectors-sdk");
     for banned in [

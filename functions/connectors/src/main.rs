@@ -2,6 +2,7 @@
 //! `connectors-service`.
 
 mod demo;
+mod extract_cmd;
 mod sync_cmd;
 
 use std::io::IsTerminal;
@@ -50,6 +51,8 @@ enum Command {
     Sync(sync_cmd::SyncArgs),
     /// Shows the whole protocol on this machine with nothing else running.
     Demo,
+    /// Prints the text extracted from local files, as the workers index it as `body`.
+    Extract(extract_cmd::ExtractArgs),
 }
 
 fn init_logs(json: bool) {
@@ -66,6 +69,14 @@ fn init_logs(json: bool) {
 }
 
 async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Extract(args) = cli.command {
+        let ok = extract_cmd::run(args)?;
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     if let Command::Demo = cli.command {
         let ok = demo::run().await?;
         return Ok(if ok {
@@ -110,7 +121,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Sync(args) => return sync_cmd::run(args, &es, &config, stop).await,
-        Command::Demo => unreachable!("handled above"),
+        Command::Demo | Command::Extract(_) => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ use connectors_sdk::SourceRegistry;
 use es_client::{EsClient, EsError};
 use tokio::sync::watch;
 
+use crate::content::ExtractionConfig;
 use crate::error_budget::ErrorBudgetConfig;
 use crate::store::{ReadError, Store};
 
@@ -48,6 +49,8 @@ pub struct EngineConfig {
     /// Stale documents deleted per `_delete_by_query` request of the deletion sweep: the sweep
     /// checks for a stop or its deadline between requests, and resumes where it was.
     pub delete_batch: u64,
+    /// Content extraction: in-process or by an ingest pipeline, and what one file may cost.
+    pub extraction: ExtractionConfig,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +68,7 @@ impl Default for EngineConfig {
             checkpoint_interval: Duration::from_secs(1),
             lease_ttl: Duration::from_secs(60),
             delete_batch: 10_000,
+            extraction: ExtractionConfig::default(),
         }
     }
 }

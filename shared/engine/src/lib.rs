@@ -3,6 +3,7 @@
 //! reached through `es-client` only.
 
 pub mod checkpoint;
+pub mod content;
 pub mod document;
 mod ending;
 mod engine;
@@ -18,5 +19,6 @@ mod sweep;
 mod sync;
 pub mod worker;
 
+pub use content::{ExtractionConfig, ExtractionMode};
 pub use ending::UNKNOWN_ERROR;
 pub use engine::{Budget, Engine, EngineConfig, EngineError, SliceOutcome};

@@ -11,15 +11,14 @@ use std::time::{Duration, Instant};
 
 use connectors_protocol::rules::RuleEngine;
 use connectors_protocol::{JobType, SyncJob, SyncStatus, Timestamp};
-use connectors_sdk::{
-    Content, PageRequest, SYNC_STAMP_FIELD, SourceItem, SyncMode, normalise_id_text,
-};
+use connectors_sdk::{PageRequest, SYNC_STAMP_FIELD, SourceItem, SyncMode, normalise_id_text};
 use es_client::{BulkOptions, BulkReport, BulkWriter, EsError, SeqNo};
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing::{debug, info, warn};
 
 use crate::checkpoint::{Checkpoint, Lease, METADATA_KEY, Phase};
+use crate::content::ContentRules;
 use crate::document::{JsonAppendix, prepare};
 use crate::engine::{Budget, Engine, EngineError, SliceOutcome, lease_until};
 use crate::ledger::{Ledger, Refusal};
@@ -208,6 +207,11 @@ impl<'e> Run<'e> {
             _ => SyncMode::Full,
         };
         let extract_content = pipeline.extract_binary_content;
+        let content_rules = ContentRules::for_job(
+            &config.extraction,
+            &pipeline,
+            &self.job.connector.configuration,
+        );
         let writer: BulkWriter<String> = self.engine.es().bulk_writer(
             BulkOptions::default()
                 .pipeline(pipeline.name.clone())
@@ -336,26 +340,18 @@ impl<'e> Run<'e> {
             }
             if !downloads.is_empty() {
                 let src = source.as_ref();
+                let rules = &content_rules;
                 let mut results = futures_util::stream::iter(downloads.into_iter().map(
                     |(mut doc, handle)| async move {
                         let content = src.download(&handle).await;
-                        if let Ok(Some(c)) = &content {
-                            match c {
-                                Content::Attachment(bytes) => {
-                                    use base64::Engine as _;
-                                    doc.source.insert(
-                                        "_attachment".into(),
-                                        Value::String(
-                                            base64::engine::general_purpose::STANDARD.encode(bytes),
-                                        ),
-                                    );
-                                }
-                                Content::Body(text) => {
-                                    doc.source
-                                        .insert("body".into(), Value::String(text.clone()));
-                                }
+                        let content = match content {
+                            Ok(Some(c)) => {
+                                rules.merge(&doc.id, &mut doc.source, c).await;
+                                Ok(())
                             }
-                        }
+                            Ok(None) => Ok(()),
+                            Err(e) => Err(e),
+                        };
                         (doc, content)
                     },
                 ))

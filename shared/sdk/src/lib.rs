@@ -4,7 +4,10 @@
 //!
 //! - [`source`]: the descriptor and data-source traits, pages, items, errors, the registry;
 //! - [`json`]: builders of documents written as JSON straight from a wire format;
-//! - [`ids`]: document ids as the reference writes them, and the reserved field names.
+//! - [`ids`]: document ids as the reference writes them, and the reserved field names;
+//! - [`extract`]: text from files (`connectors-extract`): which files the reference downloads
+//!   ([`extract::is_supported`]), and the readers, for a source that needs text itself. A file
+//!   source usually hands the engine a [`Content::File`] and lets it extract.
 //!
 //! See `docs/writing-a-source.md`.
 
@@ -12,6 +15,7 @@ pub mod ids;
 pub mod json;
 pub mod source;
 
+pub use connectors_extract as extract;
 pub use ids::{
     ADDED_FIELDS, MAX_ID_BYTES, SYNC_STAMP_FIELD, hash_id, normalise_id, normalise_id_text,
 };

@@ -181,9 +181,13 @@ impl SourceItem {
 /// Downloaded content, merged into the document before indexing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Content {
-    /// Raw bytes, sent base64-encoded as `_attachment` for the ingest pipeline to extract.
+    /// A file: the engine extracts its text into `body` (or, in attachment mode, sends it
+    /// base64-encoded as `_attachment` for an ingest pipeline), within the service's file size
+    /// limit. `name` (with its extension) says how to read it.
+    File { name: String, bytes: Vec<u8> },
+    /// Raw bytes, always sent base64-encoded as `_attachment` for the ingest pipeline.
     Attachment(Vec<u8>),
-    /// Extracted text, sent as `body`.
+    /// Text the source already has, sent as `body`.
     Body(String),
 }
 

@@ -36,44 +36,6 @@ use tracing::warn;
 /// The reference's `service.max_file_download_size`: larger files are indexed without content.
 pub const DEFAULT_MAX_CONTENT_BYTES: u64 = 10 * 1024 * 1024;
 
-/// Extensions whose content is read as text into `body`.
-const TEXT_EXTENSIONS: &[&str] = &[
-    "txt",
-    "md",
-    "markdown",
-    "rst",
-    "csv",
-    "tsv",
-    "json",
-    "xml",
-    "html",
-    "htm",
-    "yaml",
-    "yml",
-    "toml",
-    "ini",
-    "cfg",
-    "conf",
-    "log",
-    "py",
-    "rs",
-    "js",
-    "ts",
-    "java",
-    "go",
-    "c",
-    "h",
-    "cpp",
-    "hpp",
-    "sh",
-    "rb",
-    "sql",
-    "css",
-    "svg",
-    "tex",
-    "properties",
-];
-
 /// The `dir` source.
 #[derive(Debug, Clone)]
 pub struct DirectorySource {
@@ -288,9 +250,11 @@ impl DataSource for Directory {
         let bytes = tokio::fs::read(&path)
             .await
             .map_err(|e| SourceError::Other(format!("Cannot read '{}': {e}", path.display())))?;
-        Ok(Some(Content::Body(
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )))
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Some(Content::File { name, bytes }))
     }
 }
 
@@ -390,13 +354,15 @@ fn file_document(path: &Path, meta: &fs::Metadata, max_content: u64) -> SourceDo
     fields.insert("size".into(), json!(meta.size()));
     fields.insert("_timestamp".into(), json!(modified));
     fields.insert("_id".into(), json!(path_id(path)));
-    let is_text = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| TEXT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    // The reference downloads the files whose extension it can extract (`TIKA_SUPPORTED_FILETYPES`,
+    // compared exactly); the engine extracts their text.
+    let extractable = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(connectors_sdk::extract::is_supported);
     SourceDocument {
         fields,
-        download: (is_text && meta.size() <= max_content)
+        download: (extractable && meta.size() <= max_content)
             .then(|| json!({"path": CursorName::of(path.as_os_str()), "size": meta.size()})),
     }
 }
@@ -648,7 +614,13 @@ mod tests {
                 .ends_with("+00:00")
         );
         let content = src.download(doc.download.as_ref().unwrap()).await.unwrap();
-        assert_eq!(content, Some(Content::Body("content of a.txt".into())));
+        assert_eq!(
+            content,
+            Some(Content::File {
+                name: "a.txt".into(),
+                bytes: b"content of a.txt".to_vec()
+            })
+        );
     }
 
     #[tokio::test]

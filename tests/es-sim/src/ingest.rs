@@ -1,5 +1,5 @@
-//! Ingest pipelines: the pre-installed `search-default-ingestion` pipeline (binary extraction as a
-//! plain-text decode, whitespace reduction, removal of the `_…` control fields) and a few simple
+//! Ingest pipelines: the pre-installed `search-default-ingestion` pipeline (binary extraction by
+//! the connectors' extractor standing in for Tika, whitespace reduction, removal of the `_…` control fields) and a few simple
 //! processors (`set`, `remove`, `rename`, `lowercase`, `uppercase`, `trim`) for user pipelines;
 //! other processors pass documents through unchanged.
 
@@ -100,10 +100,6 @@ fn truthy(v: Option<&Value>) -> bool {
     }
 }
 
-fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Runs `search-default-ingestion` on a scanned document when all it has to do is drop the
 /// control fields (nothing to extract, no `body` to clean). Returns `false`, leaving the document
 /// as it was, when the pipeline needs the full tree: then use [`run`].
@@ -126,22 +122,37 @@ pub fn run(p: &Prepared, doc: &mut Value) {
     let Value::Object(m) = doc else { return };
     match p {
         Prepared::SearchDefault => {
-            if truthy(m.get("_extract_binary_content"))
-                && let Some(Value::String(b64)) = m.get("_attachment")
-            {
+            let extract = truthy(m.get("_extract_binary_content"));
+            if extract && let Some(Value::String(b64)) = m.get("_attachment") {
+                // The attachment processor: Tika's text (here the connectors' extractor, which
+                // detects the type from the bytes as Tika does), at most `indexed_chars`
+                // characters (-1: all), trimmed; an empty text sets nothing.
                 let cleaned: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
-                if let Ok(bytes) = STANDARD.decode(cleaned) {
-                    let text: String = String::from_utf8_lossy(&bytes).replace('\u{FFFD}', "");
-                    let text = text.trim_matches('\0').to_string();
-                    if !text.trim().is_empty() {
-                        m.insert("body".into(), Value::String(text));
-                    }
+                let indexed_chars = match m.get("_attachment_indexed_chars").and_then(Value::as_i64)
+                {
+                    Some(n) if n < 0 => 0,
+                    Some(n) => n as usize,
+                    None => connectors_extract::DEFAULT_MAX_CHARS,
+                };
+                let limits = connectors_extract::Limits {
+                    max_chars: indexed_chars,
+                    ..Default::default()
+                };
+                if let Ok(bytes) = STANDARD.decode(cleaned)
+                    && let Ok(text) = connectors_extract::extract_detected(&bytes, &limits)
+                    && !text.is_empty()
+                {
+                    m.insert("body".into(), Value::String(text));
                 }
+            }
+            if extract && let Some(Value::String(body)) = m.get("body") {
+                let stripped = body.replace('\u{FFFD}', "");
+                m.insert("body".into(), Value::String(stripped));
             }
             if truthy(m.get("_reduce_whitespace"))
                 && let Some(Value::String(body)) = m.get("body")
             {
-                let reduced = collapse_whitespace(body);
+                let reduced = connectors_extract::squeeze_whitespace(body);
                 m.insert("body".into(), Value::String(reduced));
             }
             for f in META_FIELDS {

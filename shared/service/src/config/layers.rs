@@ -218,7 +218,9 @@ pub(super) fn env_value(name: &str, key: &str, raw: &str) -> Result<Value, Confi
         | "service.slice_seconds"
         | "service.checkpoint_interval"
         | "elasticsearch.bulk.chunk_size"
-        | "elasticsearch.bulk.max_concurrency" => Value::from(
+        | "elasticsearch.bulk.max_concurrency"
+        | "extraction.max_chars"
+        | "service.max_file_download_size" => Value::from(
             raw.trim()
                 .parse::<u64>()
                 .map_err(|_| bad("expected a whole number"))?,

@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use connectors_engine::EngineConfig;
 use connectors_engine::error_budget::ErrorBudgetConfig;
 use connectors_engine::scheduler::{SchedulerConfig, ServedConnector};
+use connectors_engine::{EngineConfig, ExtractionConfig, ExtractionMode};
 use es_client::{Auth, EsConfig, Tls};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -52,6 +52,43 @@ pub struct ServiceConfig {
     /// The reference's extraction service and source class table: accepted, not used.
     pub extraction_service: Option<Value>,
     pub sources: Option<Value>,
+    /// Content extraction (this service's own section).
+    pub extraction: ExtractionSettings,
+}
+
+/// `extraction:` in config.yml: where files' text is extracted, and what one file may cost.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractionSettings {
+    /// `in_process` (the worker writes `body`) or `attachment` (the file is sent as
+    /// `_attachment` for an ingest pipeline, as the reference does).
+    pub mode: ExtractionModeSetting,
+    /// Characters of text kept per file (the attachment processor's `indexed_chars`); 0: all.
+    pub max_chars: usize,
+    /// Seconds one file's extraction may take.
+    pub timeout: u64,
+    /// Bytes a file may unpack to (archives, compressed streams).
+    pub max_unpacked_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtractionModeSetting {
+    #[default]
+    InProcess,
+    Attachment,
+}
+
+impl Default for ExtractionSettings {
+    fn default() -> Self {
+        let limits = connectors_engine::content::ExtractionConfig::default().limits;
+        ExtractionSettings {
+            mode: ExtractionModeSetting::InProcess,
+            max_chars: limits.max_chars,
+            timeout: limits.timeout.as_secs(),
+            max_unpacked_bytes: limits.max_unpacked_bytes,
+        }
+    }
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -312,6 +349,12 @@ const ENV_OVERRIDES: &[(&str, &str)] = &[
         "service.checkpoint_interval",
     ),
     ("CONNECTORS_LOG_JSON", "service.log_json"),
+    ("CONNECTORS_EXTRACTION_MODE", "extraction.mode"),
+    ("CONNECTORS_EXTRACTION_MAX_CHARS", "extraction.max_chars"),
+    (
+        "CONNECTORS_MAX_FILE_DOWNLOAD_SIZE",
+        "service.max_file_download_size",
+    ),
     ("CONNECTOR_IDS", "connectors"),
 ];
 
@@ -481,6 +524,18 @@ impl ServiceConfig {
             },
             lease_ttl: Duration::from_secs(self.service.lease_grace),
             checkpoint_interval: Duration::from_secs(self.service.checkpoint_interval),
+            extraction: ExtractionConfig {
+                mode: match self.extraction.mode {
+                    ExtractionModeSetting::InProcess => ExtractionMode::InProcess,
+                    ExtractionModeSetting::Attachment => ExtractionMode::Attachment,
+                },
+                limits: connectors_engine::content::Limits {
+                    max_chars: self.extraction.max_chars,
+                    timeout: Duration::from_secs(self.extraction.timeout.max(1)),
+                    max_unpacked_bytes: self.extraction.max_unpacked_bytes,
+                },
+                max_file_bytes: self.service.max_file_download_size,
+            },
             ..EngineConfig::default()
         };
         c.bulk_item_retry.max_retries = bulk.max_retries;
