@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the serverless tests and CI need, if missing: the repository's .venv with
-# tests/aws-tools.txt (moto_server, cargo-lambda, sam, cfn-lint), and the aarch64 Rust target
+# tests/aws-tools.txt (moto_server, cargo-lambda, sam, cfn-lint), the extraction tests' corpus
+# writers and Tika oracle (tests/extraction/requirements.txt), and the aarch64 Rust target
 # for `cargo lambda build --arm64`. Idempotent and quick when everything is there.
 set -euo pipefail
 
@@ -20,6 +21,11 @@ done
 if [ "$missing" = 1 ]; then
   echo "installing tests/aws-tools.txt into $VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/tests/aws-tools.txt"
+fi
+
+if ! "$VENV/bin/python" -c "import docx, pptx, openpyxl, xlwt, fpdf, odf, extractous" 2>/dev/null; then
+  echo "installing tests/extraction/requirements.txt into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/tests/extraction/requirements.txt"
 fi
 
 if command -v rustup >/dev/null; then

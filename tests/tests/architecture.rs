@@ -197,7 +197,12 @@ fn the_engine_reaches_elasticsearch_through_es_client_only() {
     let ours = g.ours("connectors-engine");
     assert_eq!(
         ours,
-        set(&["connectors-protocol", "connectors-sdk", "es-client"])
+        set(&[
+            "connectors-protocol",
+            "connectors-sdk",
+            "connectors-extract",
+            "es-client"
+        ])
     );
     for http in ["reqwest", "hyper", "http"] {
         assert!(

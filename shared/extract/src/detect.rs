@@ -83,7 +83,8 @@ fn text_kind(bytes: &[u8]) -> Option<&'static str> {
     if start.starts_with("<!doctype html") || start.starts_with("<html") || start.contains("<body")
     {
         Some(".html")
-    } else if start.starts_with("<?xml") || start.starts_with("<svg") {
+    } else if start.starts_with('<') {
+        // Markup without an HTML root: XML, as Tika detects it from its root element.
         Some(".xml")
     } else {
         Some(".txt")
@@ -100,6 +101,7 @@ mod tests {
         assert_eq!(detect(b"{\\rtf1 hi}"), Some(".rtf"));
         assert_eq!(detect(b"  <!DOCTYPE html><p>x"), Some(".html"));
         assert_eq!(detect(b"<?xml version='1.0'?><a/>"), Some(".xml"));
+        assert_eq!(detect(b"<a><b>x</b></a>"), Some(".xml"));
         assert_eq!(detect(b"plain words"), Some(".txt"));
         assert_eq!(detect(&[0u8, 1, 2, 3, 4, 5, 6, 7, 0, 0]), None);
     }

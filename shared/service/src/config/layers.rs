@@ -220,6 +220,7 @@ pub(super) fn env_value(name: &str, key: &str, raw: &str) -> Result<Value, Confi
         | "elasticsearch.bulk.chunk_size"
         | "elasticsearch.bulk.max_concurrency"
         | "extraction.max_chars"
+        | "extraction.max_unpacked_bytes"
         | "service.max_file_download_size" => Value::from(
             raw.trim()
                 .parse::<u64>()

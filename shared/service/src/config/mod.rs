@@ -352,6 +352,10 @@ const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CONNECTORS_EXTRACTION_MODE", "extraction.mode"),
     ("CONNECTORS_EXTRACTION_MAX_CHARS", "extraction.max_chars"),
     (
+        "CONNECTORS_EXTRACTION_MAX_UNPACKED_BYTES",
+        "extraction.max_unpacked_bytes",
+    ),
+    (
         "CONNECTORS_MAX_FILE_DOWNLOAD_SIZE",
         "service.max_file_download_size",
     ),
