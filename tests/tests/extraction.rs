@@ -66,8 +66,7 @@ async fn sync_dir(sim: &Sim, id: &str, root: &Path, env: &[(&str, &str)]) -> Map
     assert!(out.contains("completed"), "{out}\n{err}");
     // Every file is a document, whether or not it gave text.
     let docs = sim.docs(&index).await;
-    let by_name = docs
-        .into_values()
+    docs.into_values()
         .map(|d| {
             let path = d["path"].as_str().unwrap_or_default().to_string();
             let name = Path::new(&path)
@@ -76,8 +75,7 @@ async fn sync_dir(sim: &Sim, id: &str, root: &Path, env: &[(&str, &str)]) -> Map
                 .unwrap_or(path);
             (name, d)
         })
-        .collect();
-    by_name
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
