@@ -5,8 +5,9 @@
 #      PostgreSQL and MariaDB, and moto for the AWS APIs (the serverless tests start
 #      moto_server and drive the Lambda functions, in-process and under `cargo lambda watch`);
 #   2. the es-sim conformance suite with the official Python Elasticsearch client;
-#   3. the demo (`connectors demo`), which must complete a sync;
-#   4. the container image (tests/container.sh): the static musl build, the image, and the
+#   3. extraction against the Tika oracle (tests/extraction/run.sh), token overlap >= 0.9 per format;
+#   4. the demo (`connectors demo`), which must complete a sync;
+#   5. the container image (tests/container.sh): the static musl build, the image, and the
 #      service in podman against es-sim, as README's "Run in a container" describes.
 # Set ES_URL (and ES_API_KEY or ES_USERNAME/ES_PASSWORD) to run the client tests against a
 # real cluster instead of es-sim.
@@ -41,6 +42,9 @@ RUST_COUNTS="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed
 
 step "es-sim conformance (official Python client)"
 ES_SIM_BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/es-sim" bash "$REPO/tests/python/run.sh"
+
+step "extraction against Tika (tests/extraction/run.sh)"
+bash "$REPO/tests/extraction/run.sh"
 
 step "demo"
 cargo run -q -p connectors -- demo

@@ -213,6 +213,28 @@ fn main() {
         .unwrap_or(3);
     let (mut sim, url) = start_es_sim();
     println!("es-sim at {url}; {runs} runs per figure (medians)");
+    // `DIR_BENCH_CORPUS=<folder>`: a full sync of that folder only (tests/extraction/bench.sh
+    // gives it 1,000 mixed binary files), text extracted in-process.
+    if let Some(corpus) = std::env::var_os("DIR_BENCH_CORPUS") {
+        let root = Path::new(&corpus);
+        let files = std::fs::read_dir(root).map(|d| d.count()).unwrap_or(0);
+        let mut rates = Vec::new();
+        let mut rss = Vec::new();
+        for run in 0..runs {
+            let (docs, secs, peak) =
+                child_measure(&url, root, &format!("corpus-{run}"), "one-go", 1);
+            assert_eq!(docs as usize, files);
+            rates.push(docs as f64 / secs);
+            rss.push(peak);
+        }
+        println!(
+            "dir full sync with extraction, {files} mixed files: {:.0} docs/s; peak RSS {:.1} MiB",
+            median(rates),
+            median(rss)
+        );
+        let _ = sim.kill();
+        return;
+    }
     for n in [10_000usize, 100_000] {
         let tmp = tempfile::tempdir().expect("tmp");
         make_files(tmp.path(), n);

@@ -3,7 +3,7 @@ with the usual writers (python-docx, python-pptx, openpyxl, xlwt, fpdf2, odfpy) 
 HTML, XML, SVG, text), plus corrupt and hostile files. Prints a JSON manifest: for each file, a
 few phrases its text must contain ("" for files that must give no body).
 
-usage: corpus.py OUT_DIR [--copies N] [--bomb-mb N]
+usage: corpus.py OUT_DIR [--copies N] [--bomb-mb N] [--no-hostile] [--binary-only]
 """
 
 import argparse
@@ -212,14 +212,18 @@ def main():
     ap.add_argument("--copies", type=int, default=1)
     ap.add_argument("--bomb-mb", type=int, default=64)
     ap.add_argument("--no-hostile", action="store_true")
+    ap.add_argument(
+        "--binary-only", action="store_true", help="only the office, spreadsheet and PDF files"
+    )
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     manifest = {}
     for copy in range(args.copies):
         rng = random.Random(copy)
         tag = f"c{copy:04d}"
-        write_text_family(args.out, rng, tag, manifest)
-        write_markup(args.out, rng, tag, manifest)
+        if not args.binary_only:
+            write_text_family(args.out, rng, tag, manifest)
+            write_markup(args.out, rng, tag, manifest)
         write_office(args.out, rng, tag, manifest)
     if not args.no_hostile:
         write_hostile(args.out, args.bomb_mb, manifest)

@@ -212,6 +212,115 @@ pub(crate) fn msg(bytes: &[u8], out: &mut Collector) -> Read {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write as _;
+    use std::time::{Duration, Instant};
+
+    /// A compound file with these streams.
+    fn compound(streams: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        for (path, data) in streams {
+            let mut s = file.create_stream(path).unwrap();
+            s.write_all(data).unwrap();
+        }
+        file.flush().unwrap();
+        file.into_inner().into_inner()
+    }
+
+    fn utf16le(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    fn run(f: fn(&[u8], &mut Collector) -> Read, bytes: &[u8]) -> String {
+        let mut c = Collector::new(0, Instant::now() + Duration::from_secs(5));
+        f(bytes, &mut c).unwrap();
+        c.finish()
+    }
+
+    #[test]
+    fn msg_subject_sender_and_body() {
+        let msg = compound(&[
+            ("/__substg1.0_0037001F", utf16le("Quarterly numbers")),
+            ("/__substg1.0_0C1A001F", utf16le("Ada Lovelace")),
+            (
+                "/__substg1.0_1000001E",
+                b"Body in ANSI, caf\xE9.\0".to_vec(),
+            ),
+        ]);
+        assert_eq!(
+            run(super::msg, &msg),
+            "Quarterly numbers\nAda Lovelace\nBody in ANSI, café."
+        );
+    }
+
+    /// One record: header (version/instance, type, length) and body.
+    fn record(ver_inst: u16, kind: u16, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend(ver_inst.to_le_bytes());
+        out.extend(kind.to_le_bytes());
+        out.extend((body.len() as u32).to_le_bytes());
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn ppt_text_atoms_without_masters() {
+        let master = record(
+            0x000F,
+            0x03F8,
+            &record(0, 0x0FA0, &utf16le("Click to edit Master")),
+        );
+        let slide_text = [
+            record(0, 0x0FA0, &utf16le("Title of the deck")),
+            record(0, 0x0FA8, b"Bytes text\rsecond line"),
+            record(0, 0x0FD9, b"ignored"),
+        ]
+        .concat();
+        let document = record(
+            0x000F,
+            0x03E8,
+            &[master, record(0x000F, 0x0FF0, &slide_text)].concat(),
+        );
+        let ppt = compound(&[("/PowerPoint Document", document)]);
+        assert_eq!(
+            run(super::ppt, &ppt),
+            "Title of the deck\nBytes text\nsecond line"
+        );
+    }
+
+    #[test]
+    fn doc_piece_table_text() {
+        // A WordDocument stream with a FIB that names the 1Table stream and its Clx, and the
+        // text as one UTF-16 piece at 0x800 and one compressed (8-bit) piece at 0x900.
+        let first = "Hello \u{13} PAGE \u{14}7\u{15} world\r";
+        let second = "caf\u{e9}\u{07}";
+        let mut word = vec![0u8; 0xA00];
+        word[0x0A..0x0C].copy_from_slice(&0x0200u16.to_le_bytes());
+        let text = utf16le(first);
+        word[0x800..0x800 + text.len()].copy_from_slice(&text);
+        let latin: Vec<u8> = second.chars().map(|c| c as u8).collect();
+        word[0x900..0x900 + latin.len()].copy_from_slice(&latin);
+        let n1 = first.chars().count() as u32;
+        let n2 = second.chars().count() as u32;
+        let mut plc = Vec::new();
+        for cp in [0, n1, n1 + n2] {
+            plc.extend(cp.to_le_bytes());
+        }
+        for fc in [0x800u32, (0x900 * 2) | 0x4000_0000] {
+            plc.extend([0, 0]);
+            plc.extend(fc.to_le_bytes());
+            plc.extend([0, 0]);
+        }
+        let mut clx = vec![0x01, 0x02, 0x00, 0xAA, 0xBB, 0x02];
+        clx.extend((plc.len() as u32).to_le_bytes());
+        clx.extend(&plc);
+        let mut table = vec![0u8; 0x40];
+        let fc_clx = table.len() as u32;
+        table.extend(&clx);
+        word[0x01A2..0x01A6].copy_from_slice(&fc_clx.to_le_bytes());
+        word[0x01A6..0x01AA].copy_from_slice(&(clx.len() as u32).to_le_bytes());
+        let doc = compound(&[("/WordDocument", word), ("/1Table", table)]);
+        assert_eq!(run(super::doc, &doc), "Hello 7 world\ncafé");
+    }
 
     #[test]
     fn field_instructions_are_not_text() {

@@ -3,25 +3,35 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, Reader};
+use calamine::{Data, Reader, Xlsx};
 
 use crate::collect::Collector;
 use crate::{ExtractError, Limits, Read};
 
 pub(crate) fn workbook(bytes: &[u8], limits: &Limits, out: &mut Collector) -> Read {
     if bytes.starts_with(b"PK") {
-        // A zip package: calamine unpacks whole parts, so check what they declare first.
+        // A zip package. Worksheets of an XLSX are streamed cell by cell (reading stops at the
+        // character cap, so a huge sheet costs only what is kept); every other part calamine
+        // unpacks whole, so those are checked against the budget first.
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| ExtractError::malformed("spreadsheet", e))?;
         let mut total: u64 = 0;
+        let mut xml_workbook = false;
         for i in 0..archive.len() {
             let file = archive
                 .by_index_raw(i)
                 .map_err(|e| ExtractError::malformed("spreadsheet", e))?;
-            total = total.saturating_add(file.size());
+            let name = file.name().unwrap_or_default().to_string();
+            xml_workbook |= name == "xl/workbook.xml";
+            if !name.starts_with("xl/worksheets/") {
+                total = total.saturating_add(file.size());
+            }
         }
         if total > limits.max_unpacked_bytes {
             return Err(ExtractError::TooLarge(limits.max_unpacked_bytes).into());
+        }
+        if xml_workbook {
+            return streamed(bytes, out);
         }
     }
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
@@ -45,15 +55,59 @@ pub(crate) fn workbook(bytes: &[u8], limits: &Limits, out: &mut Collector) -> Re
                     out.push("\t")?;
                 }
                 first = false;
-                match cell {
-                    Data::Empty => {}
-                    Data::String(s) => out.push(s)?,
-                    Data::Bool(b) => out.push(if *b { "TRUE" } else { "FALSE" })?,
-                    other => out.push(&other.to_string())?,
-                }
+                write_cell(cell, out)?;
             }
             out.newline()?;
         }
     }
     Ok(())
+}
+
+/// An XLSX workbook, sheet by sheet, its cells streamed in order.
+fn streamed(bytes: &[u8], out: &mut Collector) -> Read {
+    let bad = |e: calamine::XlsxError| ExtractError::malformed("spreadsheet", e);
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(bad)?;
+    for name in book.sheet_names() {
+        out.check_time()?;
+        let mut cells = match book.worksheet_cells_reader(&name) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(sheet = %name, error = %e, "sheet skipped");
+                continue;
+            }
+        };
+        out.newline()?;
+        out.push(&name)?;
+        out.newline()?;
+        let mut row = None;
+        let mut col = 0;
+        while let Some(cell) = cells.next_cell().map_err(bad)? {
+            let (r, c) = cell.get_position();
+            if row != Some(r) {
+                if row.is_some() {
+                    out.newline()?;
+                }
+                row = Some(r);
+                col = 0;
+            }
+            // Tabs up to this cell's column, as a full row would have them.
+            while col < c {
+                out.push("\t")?;
+                col += 1;
+            }
+            let value: Data = cell.get_value().clone().into();
+            write_cell(&value, out)?;
+        }
+        out.newline()?;
+    }
+    Ok(())
+}
+
+fn write_cell(cell: &Data, out: &mut Collector) -> Read {
+    match cell {
+        Data::Empty => Ok(()),
+        Data::String(s) => out.push(s),
+        Data::Bool(b) => out.push(if *b { "TRUE" } else { "FALSE" }),
+        other => out.push(&other.to_string()),
+    }
 }
