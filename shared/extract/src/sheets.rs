@@ -6,7 +6,7 @@ use std::io::Cursor;
 use calamine::{Data, Reader, Xlsx};
 
 use crate::collect::Collector;
-use crate::{ExtractError, Limits, Read};
+use crate::{ExtractError, Limits, Read, ReadStop};
 
 pub(crate) fn workbook(bytes: &[u8], limits: &Limits, out: &mut Collector) -> Read {
     if bytes.starts_with(b"PK") {
@@ -37,17 +37,9 @@ pub(crate) fn workbook(bytes: &[u8], limits: &Limits, out: &mut Collector) -> Re
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| ExtractError::malformed("spreadsheet", e))?;
     for name in book.sheet_names() {
-        out.check_time()?;
-        let range = match book.worksheet_range(&name) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::debug!(sheet = %name, error = %e, "sheet skipped");
-                continue;
-            }
+        let Some(range) = sheet(&name, book.worksheet_range(&name), out)? else {
+            continue;
         };
-        out.newline()?;
-        out.push(&name)?;
-        out.newline()?;
         for row in range.rows() {
             let mut first = true;
             for cell in row {
@@ -68,17 +60,9 @@ fn streamed(bytes: &[u8], out: &mut Collector) -> Read {
     let bad = |e: calamine::XlsxError| ExtractError::malformed("spreadsheet", e);
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(bad)?;
     for name in book.sheet_names() {
-        out.check_time()?;
-        let mut cells = match book.worksheet_cells_reader(&name) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::debug!(sheet = %name, error = %e, "sheet skipped");
-                continue;
-            }
+        let Some(mut cells) = sheet(&name, book.worksheet_cells_reader(&name), out)? else {
+            continue;
         };
-        out.newline()?;
-        out.push(&name)?;
-        out.newline()?;
         let mut row = None;
         let mut col = 0;
         while let Some(cell) = cells.next_cell().map_err(bad)? {
@@ -109,5 +93,26 @@ fn write_cell(cell: &Data, out: &mut Collector) -> Read {
         Data::String(s) => out.push(s),
         Data::Bool(b) => out.push(if *b { "TRUE" } else { "FALSE" }),
         other => out.push(&other.to_string()),
+    }
+}
+
+/// A sheet that opened: its name on its own line; one that did not is skipped (logged).
+fn sheet<T, E: std::fmt::Display>(
+    name: &str,
+    opened: Result<T, E>,
+    out: &mut Collector,
+) -> Result<Option<T>, ReadStop> {
+    out.check_time()?;
+    match opened {
+        Ok(sheet) => {
+            out.newline()?;
+            out.push(name)?;
+            out.newline()?;
+            Ok(Some(sheet))
+        }
+        Err(e) => {
+            tracing::debug!(sheet = %name, error = %e, "sheet skipped");
+            Ok(None)
+        }
     }
 }
