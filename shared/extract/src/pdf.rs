@@ -9,8 +9,7 @@ use std::io::Write;
 use std::rc::Rc;
 
 use pdf_extract::{
-    ColorSpace, Document, MediaBox, OutputDev, OutputError, Path, PlainTextOutput, Transform,
-    output_doc,
+    Document, MediaBox, OutputDev, OutputError, PlainTextOutput, Transform, output_doc,
 };
 
 use crate::collect::Collector;
@@ -120,25 +119,5 @@ impl OutputDev for Paged<'_, '_> {
 
     fn end_line(&mut self) -> Result<(), OutputError> {
         self.text.end_line()
-    }
-
-    fn stroke(
-        &mut self,
-        ctm: &Transform,
-        colorspace: &ColorSpace,
-        color: &[f64],
-        path: &Path,
-    ) -> Result<(), OutputError> {
-        self.text.stroke(ctm, colorspace, color, path)
-    }
-
-    fn fill(
-        &mut self,
-        ctm: &Transform,
-        colorspace: &ColorSpace,
-        color: &[f64],
-        path: &Path,
-    ) -> Result<(), OutputError> {
-        self.text.fill(ctm, colorspace, color, path)
     }
 }
