@@ -41,22 +41,17 @@ impl Collector {
             return Ok(());
         }
         let room = self.max_chars - self.chars;
-        let mut taken = 0;
-        for (i, c) in s.char_indices() {
-            if taken == room {
-                self.text.push_str(&s[..i]);
-                self.chars += taken;
-                return Err(ReadStop::Full);
-            }
-            let _ = c;
-            taken += 1;
+        let count = s.chars().count();
+        if count < room {
+            self.text.push_str(s);
+            self.chars += count;
+            return Ok(());
         }
-        self.text.push_str(s);
-        self.chars += taken;
-        if self.chars == self.max_chars {
-            return Err(ReadStop::Full);
-        }
-        Ok(())
+        // At or past the cap: keep the first `room` characters and stop.
+        let cut = s.char_indices().nth(room).map_or(s.len(), |(i, _)| i);
+        self.text.push_str(&s[..cut]);
+        self.chars = self.max_chars;
+        Err(ReadStop::Full)
     }
 
     /// Appends one character.

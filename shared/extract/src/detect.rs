@@ -3,13 +3,15 @@
 
 use std::io::Cursor;
 
-/// The extension of the reader for `bytes`, or `None` for binary content no reader knows.
-pub fn detect(bytes: &[u8]) -> Option<&'static str> {
+use crate::Format;
+
+/// The reader for `bytes`, or `None` for binary content no reader knows.
+pub fn detect(bytes: &[u8]) -> Option<Format> {
     if bytes.starts_with(b"%PDF-") {
-        return Some(".pdf");
+        return Some(Format::Pdf);
     }
     if bytes.starts_with(b"{\\rtf") {
-        return Some(".rtf");
+        return Some(Format::Rtf);
     }
     if bytes.starts_with(b"PK\x03\x04") {
         return zip_kind(bytes);
@@ -20,7 +22,7 @@ pub fn detect(bytes: &[u8]) -> Option<&'static str> {
     text_kind(bytes)
 }
 
-fn zip_kind(bytes: &[u8]) -> Option<&'static str> {
+fn zip_kind(bytes: &[u8]) -> Option<Format> {
     let archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
     let names: Vec<String> = archive
         .file_names()
@@ -29,45 +31,45 @@ fn zip_kind(bytes: &[u8]) -> Option<&'static str> {
     let has = |name: &str| names.iter().any(|n| n == name);
     let has_prefix = |prefix: &str| names.iter().any(|n| n.starts_with(prefix));
     if has("word/document.xml") {
-        Some(".docx")
+        Some(Format::Docx)
     } else if has("ppt/presentation.xml") {
-        Some(".pptx")
+        Some(Format::Pptx)
     } else if has_prefix("xl/") {
-        Some(".xlsx")
+        Some(Format::Spreadsheet)
     } else if has_prefix("visio/") {
-        Some(".vsdx")
+        Some(Format::Vsdx)
     } else if has("content.xml") {
         let mimetype = bytes
             .get(30..120)
             .map(String::from_utf8_lossy)
             .unwrap_or_default();
         if mimetype.contains("spreadsheet") {
-            Some(".ods")
+            Some(Format::Spreadsheet)
         } else {
-            Some(".odt")
+            Some(Format::OpenDocument)
         }
     } else {
         None
     }
 }
 
-fn ole_kind(bytes: &[u8]) -> Option<&'static str> {
+fn ole_kind(bytes: &[u8]) -> Option<Format> {
     let file = cfb::CompoundFile::open(Cursor::new(bytes)).ok()?;
     if file.is_stream("/WordDocument") {
-        Some(".doc")
+        Some(Format::Doc)
     } else if file.is_stream("/PowerPoint Document") {
-        Some(".ppt")
+        Some(Format::Ppt)
     } else if file.is_stream("/Workbook") || file.is_stream("/Book") {
-        Some(".xls")
+        Some(Format::Spreadsheet)
     } else if file.is_stream("/__substg1.0_0037001F") || file.is_stream("/__substg1.0_0037001E") {
-        Some(".msg")
+        Some(Format::Msg)
     } else {
         None
     }
 }
 
 /// Text, or markup when it looks like it; `None` when the bytes are binary.
-fn text_kind(bytes: &[u8]) -> Option<&'static str> {
+fn text_kind(bytes: &[u8]) -> Option<Format> {
     let head = &bytes[..bytes.len().min(4096)];
     let controls = head
         .iter()
@@ -82,12 +84,12 @@ fn text_kind(bytes: &[u8]) -> Option<&'static str> {
         .to_ascii_lowercase();
     if start.starts_with("<!doctype html") || start.starts_with("<html") || start.contains("<body")
     {
-        Some(".html")
+        Some(Format::Html)
     } else if start.starts_with('<') {
         // Markup without an HTML root: XML, as Tika detects it from its root element.
-        Some(".xml")
+        Some(Format::Xml)
     } else {
-        Some(".txt")
+        Some(Format::Text)
     }
 }
 
@@ -97,12 +99,12 @@ mod tests {
 
     #[test]
     fn magic_numbers() {
-        assert_eq!(detect(b"%PDF-1.4 ..."), Some(".pdf"));
-        assert_eq!(detect(b"{\\rtf1 hi}"), Some(".rtf"));
-        assert_eq!(detect(b"  <!DOCTYPE html><p>x"), Some(".html"));
-        assert_eq!(detect(b"<?xml version='1.0'?><a/>"), Some(".xml"));
-        assert_eq!(detect(b"<a><b>x</b></a>"), Some(".xml"));
-        assert_eq!(detect(b"plain words"), Some(".txt"));
+        assert_eq!(detect(b"%PDF-1.4 ..."), Some(Format::Pdf));
+        assert_eq!(detect(b"{\\rtf1 hi}"), Some(Format::Rtf));
+        assert_eq!(detect(b"  <!DOCTYPE html><p>x"), Some(Format::Html));
+        assert_eq!(detect(b"<?xml version='1.0'?><a/>"), Some(Format::Xml));
+        assert_eq!(detect(b"<a><b>x</b></a>"), Some(Format::Xml));
+        assert_eq!(detect(b"plain words"), Some(Format::Text));
         assert_eq!(detect(&[0u8, 1, 2, 3, 4, 5, 6, 7, 0, 0]), None);
     }
 }

@@ -144,28 +144,111 @@ impl ExtractError {
 /// extension is matched without regard to case here; whether to download at all is
 /// [`is_supported`]'s question). Panics of a reader are caught and reported as errors.
 pub fn extract(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<String, ExtractError> {
-    let ext = extension(file_name).to_ascii_lowercase();
-    let format = format_name(&ext).ok_or_else(|| ExtractError::Unsupported(file_name.into()))?;
+    let format = Format::of_extension(extension(file_name))
+        .ok_or_else(|| ExtractError::Unsupported(file_name.into()))?;
+    extract_as(format, bytes, limits)
+}
+
+/// [`extract`] for content without a name: the reader is chosen by [`detect`]ing the bytes.
+pub fn extract_detected(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
+    let format = detect(bytes).ok_or_else(|| ExtractError::Unsupported("binary content".into()))?;
+    extract_as(format, bytes, limits)
+}
+
+/// Runs the reader of `format` within `limits`, its panics contained.
+fn extract_as(format: Format, bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
     let deadline = Instant::now() + limits.timeout;
     let mut out = Collector::new(limits.max_chars, deadline);
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read(&ext, bytes, limits, &mut out)
+        format.read(bytes, limits, &mut out)
     }));
     match run {
         Ok(Ok(())) | Ok(Err(ReadStop::Full)) => Ok(out.finish()),
         Ok(Err(ReadStop::Error(e))) => Err(e),
         Ok(Err(ReadStop::TimedOut)) => Err(ExtractError::TimedOut(limits.timeout)),
         Err(panic) => Err(ExtractError::Panicked {
-            format,
+            format: format.name(),
             reason: panic_text(panic.as_ref()),
         }),
     }
 }
 
-/// [`extract`] for content without a name: the reader is chosen by [`detect`]ing the bytes.
-pub fn extract_detected(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
-    let ext = detect(bytes).ok_or_else(|| ExtractError::Unsupported("binary content".into()))?;
-    extract(bytes, &format!("content{ext}"), limits)
+/// A reader of one family of files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Html,
+    Xml,
+    Docx,
+    Pptx,
+    Vsdx,
+    OpenDocument,
+    Spreadsheet,
+    Pdf,
+    Rtf,
+    Doc,
+    Ppt,
+    Msg,
+}
+
+impl Format {
+    /// The reader of files with this extension (with its dot, any case).
+    pub fn of_extension(ext: &str) -> Option<Format> {
+        Some(match ext.to_ascii_lowercase().as_str() {
+            ".txt" | ".py" | ".rst" | ".markdown" | ".json" | ".csv" | ".md" | ".rb" | ".paper"
+            | ".sh" | ".tsv" => Format::Text,
+            ".html" | ".htm" | ".aspx" | ".xhtml" => Format::Html,
+            ".xml" | ".svg" => Format::Xml,
+            ".docx" | ".docm" | ".dotx" => Format::Docx,
+            ".pptx" | ".potx" | ".ppsx" | ".pptm" => Format::Pptx,
+            ".vsdx" | ".vsdm" => Format::Vsdx,
+            ".odt" | ".odp" => Format::OpenDocument,
+            ".xls" | ".xlsx" | ".xlsm" | ".xlsb" | ".ods" => Format::Spreadsheet,
+            ".pdf" => Format::Pdf,
+            ".rtf" => Format::Rtf,
+            ".doc" => Format::Doc,
+            ".ppt" => Format::Ppt,
+            ".msg" => Format::Msg,
+            _ => return None,
+        })
+    }
+
+    /// The name errors use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Html => "HTML",
+            Format::Xml => "XML",
+            Format::Docx => "DOCX",
+            Format::Pptx => "PPTX",
+            Format::Vsdx => "VSDX",
+            Format::OpenDocument => "OpenDocument",
+            Format::Spreadsheet => "spreadsheet",
+            Format::Pdf => "PDF",
+            Format::Rtf => "RTF",
+            Format::Doc => "DOC",
+            Format::Ppt => "PPT",
+            Format::Msg => "MSG",
+        }
+    }
+
+    fn read(self, bytes: &[u8], limits: &Limits, out: &mut Collector) -> Read {
+        match self {
+            Format::Text => text::plain(bytes, out),
+            Format::Html => markup::html(bytes, out),
+            Format::Xml => markup::xml(bytes, out),
+            Format::Docx => ooxml::docx(bytes, limits, out),
+            Format::Pptx => ooxml::pptx(bytes, limits, out),
+            Format::Vsdx => ooxml::vsdx(bytes, limits, out),
+            Format::OpenDocument => ooxml::odf(bytes, limits, out),
+            Format::Spreadsheet => sheets::workbook(bytes, limits, out),
+            Format::Pdf => pdf::text(bytes, out),
+            Format::Rtf => rtf::text(bytes, out),
+            Format::Doc => ole::doc(bytes, out),
+            Format::Ppt => ole::ppt(bytes, out),
+            Format::Msg => ole::msg(bytes, out),
+        }
+    }
 }
 
 /// How a reader stopped early.
@@ -184,44 +267,6 @@ impl From<ExtractError> for ReadStop {
 }
 
 pub(crate) type Read = Result<(), ReadStop>;
-
-fn format_name(ext: &str) -> Option<&'static str> {
-    Some(match ext {
-        ".txt" | ".py" | ".rst" | ".markdown" | ".json" | ".csv" | ".md" | ".rb" | ".paper"
-        | ".sh" | ".tsv" => "text",
-        ".html" | ".htm" | ".aspx" | ".xhtml" => "HTML",
-        ".xml" | ".svg" => "XML",
-        ".docx" | ".docm" | ".dotx" => "DOCX",
-        ".pptx" | ".potx" | ".ppsx" | ".pptm" => "PPTX",
-        ".vsdx" | ".vsdm" => "VSDX",
-        ".odt" | ".odp" => "OpenDocument",
-        ".xls" | ".xlsx" | ".xlsm" | ".xlsb" | ".ods" => "spreadsheet",
-        ".pdf" => "PDF",
-        ".rtf" => "RTF",
-        ".doc" => "DOC",
-        ".ppt" => "PPT",
-        ".msg" => "MSG",
-        _ => return None,
-    })
-}
-
-fn read(ext: &str, bytes: &[u8], limits: &Limits, out: &mut Collector) -> Read {
-    match ext {
-        ".html" | ".htm" | ".aspx" | ".xhtml" => markup::html(bytes, out),
-        ".xml" | ".svg" => markup::xml(bytes, out),
-        ".docx" | ".docm" | ".dotx" => ooxml::docx(bytes, limits, out),
-        ".pptx" | ".potx" | ".ppsx" | ".pptm" => ooxml::pptx(bytes, limits, out),
-        ".vsdx" | ".vsdm" => ooxml::vsdx(bytes, limits, out),
-        ".odt" | ".odp" => ooxml::odf(bytes, limits, out),
-        ".xls" | ".xlsx" | ".xlsm" | ".xlsb" | ".ods" => sheets::workbook(bytes, limits, out),
-        ".pdf" => pdf::text(bytes, out),
-        ".rtf" => rtf::text(bytes, out),
-        ".doc" => ole::doc(bytes, out),
-        ".ppt" => ole::ppt(bytes, out),
-        ".msg" => ole::msg(bytes, out),
-        _ => text::plain(bytes, out),
-    }
-}
 
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     panic
