@@ -78,6 +78,13 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The lease of a worker other than `owner` that has not run out: the job is theirs.
+    pub fn live_lease_of_other(&self, owner: &str) -> Option<&Lease> {
+        self.lease
+            .as_ref()
+            .filter(|l| l.owner != owner && l.until > Timestamp::now())
+    }
+
     pub fn new() -> Self {
         Checkpoint {
             version: CHECKPOINT_VERSION,

@@ -64,9 +64,9 @@ impl Engine {
         job: Versioned<SyncJob>,
         existing: Option<Checkpoint>,
     ) -> Result<SliceOutcome, EngineError> {
-        if let Some(lease) = existing.as_ref().and_then(|c| c.lease.as_ref())
-            && lease.owner != self.owner
-            && lease.until > Timestamp::now()
+        if let Some(lease) = existing
+            .as_ref()
+            .and_then(|c| c.live_lease_of_other(&self.owner))
         {
             return Ok(SliceOutcome::Busy(format!(
                 "sync job is leased to {}",
@@ -91,10 +91,7 @@ impl Engine {
         let job_type = job.doc.job_type;
         // A suspended job keeps its checkpoint: it resumes instead of starting over.
         let mut cp = existing.unwrap_or_default();
-        if let Some(lease) = &cp.lease
-            && lease.owner != self.owner
-            && lease.until > Timestamp::now()
-        {
+        if let Some(lease) = cp.live_lease_of_other(&self.owner) {
             return Ok(SliceOutcome::Busy(format!(
                 "sync job is being started by {}",
                 lease.owner
@@ -225,10 +222,7 @@ impl Engine {
     ) -> Result<SliceOutcome, EngineError> {
         let cp = match existing {
             Some(cp) => {
-                if let Some(lease) = &cp.lease
-                    && lease.owner != self.owner
-                    && lease.until > Timestamp::now()
-                {
+                if let Some(lease) = cp.live_lease_of_other(&self.owner) {
                     return Ok(SliceOutcome::Busy(format!(
                         "sync job is leased to {} until {}",
                         lease.owner, lease.until
