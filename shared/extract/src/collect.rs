@@ -27,6 +27,11 @@ impl Collector {
         }
     }
 
+    /// The cap in characters (0: none).
+    pub(crate) fn max_chars(&self) -> usize {
+        self.max_chars
+    }
+
     /// Appends `s`.
     pub(crate) fn push(&mut self, s: &str) -> Read {
         if s.is_empty() {

@@ -4,6 +4,7 @@
 //!
 //! - [`source`]: the descriptor and data-source traits, pages, items, errors, the registry;
 //! - [`json`]: builders of documents written as JSON straight from a wire format;
+//! - [`fields`]: typed reading of configuration values;
 //! - [`ids`]: document ids as the reference writes them, and the reserved field names;
 //! - [`extract`]: text from files (`connectors-extract`): which files the reference downloads
 //!   ([`extract::is_supported`]), and the readers, for a source that needs text itself. A file
@@ -11,11 +12,13 @@
 //!
 //! See `docs/writing-a-source.md`.
 
+pub mod fields;
 pub mod ids;
 pub mod json;
 pub mod source;
 
 pub use connectors_extract as extract;
+pub use fields::Fields;
 pub use ids::{
     ADDED_FIELDS, MAX_ID_BYTES, SYNC_STAMP_FIELD, hash_id, normalise_id, normalise_id_text,
 };

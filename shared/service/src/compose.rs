@@ -80,9 +80,13 @@ pub fn engine(es: &EsClient, config: &ServiceConfig) -> Engine {
 
 /// [`engine`] with engine settings a face adjusted (the worker function's page size).
 pub fn engine_with(es: &EsClient, engine_config: EngineConfig) -> Engine {
+    let limits = connectors_sources::objects::Limits {
+        max_content_bytes: engine_config.extraction.max_file_bytes,
+        ..Default::default()
+    };
     Engine::new(
         es.clone(),
-        Arc::new(connectors_sources::registry()),
+        Arc::new(connectors_sources::registry_with(limits)),
         engine_config,
     )
 }

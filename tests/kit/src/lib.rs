@@ -9,6 +9,12 @@
 //!   process would.
 //! - [`init_logs`], [`server_up`], [`unique`]: logs in test output, skipping when a local
 //!   server is down (failing under `CI`), names unique to a run.
+//! - [`emulator`]: emulators (moto, azurite, fake-gcs-server) started on a free port for the
+//!   life of the test binary; [`fault`]: a proxy that answers the first requests with
+//!   throttling errors.
+
+pub mod emulator;
+pub mod fault;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,12 +3,9 @@
 //! mapping that drives the worker function's handler.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use connectors_aws::aws_config::{self, BehaviorVersion, Region, SdkConfig};
@@ -26,87 +23,23 @@ pub fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-/// A tool from the repository's virtual environment, else from `PATH`.
-pub fn tool(name: &str) -> Option<PathBuf> {
-    let venv = repo().join(".venv/bin").join(name);
-    if venv.is_file() {
-        return Some(venv);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// Under CI a missing tool fails the test; elsewhere the test is skipped, saying why.
-pub fn missing(what: &str, hint: &str) {
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(!ci, "{what} is required under CI: {hint}");
-    eprintln!("SKIPPED: {what} is not installed ({hint})");
-}
+pub use connectors_testkit::emulator::{free_port, missing, tool};
 
 pub struct Moto {
     pub endpoint: String,
-    // The wrapper shell stops moto when this pipe closes, i.e. when the test binary exits.
-    _stdin: Mutex<ChildStdin>,
-    _child: Mutex<Child>,
 }
 
 static MOTO: OnceLock<Option<Moto>> = OnceLock::new();
 
-/// The test binary's moto_server, started on first use; `None` (skip) when not installed.
+/// The test binary's moto_server (the kit's), started on first use; `None` (skip) when not
+/// installed.
 pub fn moto() -> Option<&'static Moto> {
-    MOTO.get_or_init(start_moto).as_ref()
-}
-
-fn start_moto() -> Option<Moto> {
-    let Some(bin) = tool("moto_server") else {
-        missing(
-            "moto_server",
-            "pip install 'moto[server]' into .venv; bash tests/run.sh does",
-        );
-        return None;
-    };
-    let port = free_port();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid"#)
-        .arg(&bin)
-        .arg(port.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("starts moto_server");
-    let stdin = child.stdin.take().expect("a stdin pipe");
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::Write;
-            let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\n\r\n");
-            let mut buf = [0u8; 12];
-            if s.read(&mut buf).is_ok_and(|n| n > 0) {
-                break;
-            }
-        }
-        assert!(
-            Instant::now() < until,
-            "moto_server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(Moto {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        _stdin: Mutex::new(stdin),
-        _child: Mutex::new(child),
+    MOTO.get_or_init(|| {
+        connectors_testkit::emulator::moto().map(|m| Moto {
+            endpoint: m.endpoint.clone(),
+        })
     })
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    .as_ref()
 }
 
 /// A name unique within this test binary's moto.

@@ -1,0 +1,130 @@
+//! The HTTP client of the REST providers (Azure Blob, Google Cloud Storage): one `reqwest`
+//! client per source, throttling and server errors retried with exponential backoff that honours
+//! `Retry-After`, and bodies read with a byte cap so that no object costs more memory than the
+//! cap.
+
+use std::time::Duration;
+
+use connectors_sdk::SourceError;
+use futures_util::StreamExt;
+use reqwest::{RequestBuilder, Response, StatusCode};
+use tracing::warn;
+
+/// The first back-off; doubled after each attempt.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// The longest wait, whatever `Retry-After` says.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+pub(crate) fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Whether a status is worth another attempt: throttling (429, 503 `ServerBusy`/`SlowDown`)
+/// and other server errors.
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+}
+
+/// How long the server asked us to wait (`Retry-After` in seconds, or Azure's and Google's
+/// `x-ms-retry-after-ms`), if it did.
+fn asked_wait(response: &Response) -> Option<Duration> {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = header("x-ms-retry-after-ms").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_millis(ms));
+    }
+    header("retry-after")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// Sends the request built by `build` (at most `attempts` times) (called again for each attempt, so that it can sign
+/// with a fresh date), retrying throttling and server errors and connection failures. Returns
+/// the first response that is neither, which may be an error status for the caller to map.
+pub(crate) async fn send(
+    what: &str,
+    attempts: u32,
+    mut build: impl FnMut() -> Result<RequestBuilder, SourceError>,
+) -> Result<Response, SourceError> {
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        let outcome = build()?.send().await;
+        let wait = match &outcome {
+            Ok(response) if retryable(response.status()) => {
+                asked_wait(response).unwrap_or(backoff).min(MAX_BACKOFF)
+            }
+            Ok(_) => break outcome.map_err(|_| unreachable_error()),
+            Err(e) if e.is_connect() || e.is_timeout() || e.is_request() => backoff,
+            Err(_) => break outcome.map_err(|e| unavailable(what, &e)),
+        };
+        if attempt >= attempts.max(1) {
+            return match outcome {
+                Ok(response) => Ok(response),
+                Err(e) => Err(unavailable(what, &e)),
+            };
+        }
+        match &outcome {
+            Ok(r) => {
+                warn!(%what, status = %r.status(), attempt, wait_ms = wait.as_millis() as u64, "throttled or server error; retrying")
+            }
+            Err(e) => {
+                warn!(%what, error = %e, attempt, wait_ms = wait.as_millis() as u64, "request failed; retrying")
+            }
+        }
+        tokio::time::sleep(wait).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        attempt += 1;
+    }
+}
+
+fn unreachable_error() -> SourceError {
+    SourceError::Other("unexpected response state".into())
+}
+
+fn unavailable(what: &str, e: &reqwest::Error) -> SourceError {
+    // reqwest's errors name the URL, which carries no secret for these providers (keys travel in
+    // headers).
+    SourceError::Unavailable(format!("{what}: {e}"))
+}
+
+/// The body of a successful response, at most `max` bytes: `Ok(None)` when it is longer (the
+/// download stops there).
+pub(crate) async fn body_capped(
+    what: &str,
+    response: Response,
+    max: u64,
+) -> Result<Option<Vec<u8>>, SourceError> {
+    if response.content_length().is_some_and(|n| n > max) {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| unavailable(what, &e))?;
+        if bytes.len() as u64 + chunk.len() as u64 > max {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Some(bytes))
+}
+
+/// The body of an error response, shortened, for a message.
+pub(crate) async fn error_text(response: Response) -> String {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let text: String = text.chars().take(300).collect();
+    format!("HTTP {status}: {}", text.trim())
+}
