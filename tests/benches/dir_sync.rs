@@ -7,9 +7,10 @@
 //! process (the release `es-sim` binary) so that the sync process's peak RSS is its own. Each
 //! measurement runs in a fresh process of this binary; figures are medians of `RUNS` (3).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,47 +19,7 @@ use connectors_protocol::{JobType, TriggerMethod};
 use es_client::{EsClient, EsConfig, NewConnector};
 use serde_json::json;
 
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn start_es_sim() -> (Child, String) {
-    // The release es-sim of this workspace's target folder (`CARGO_TARGET_DIR` if set).
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let bin = target.join("release/es-sim");
-    if !bin.exists() {
-        let ok = Command::new("cargo")
-            .args(["build", "--release", "-p", "es-sim"])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "cargo build --release -p es-sim failed");
-    }
-    let mut child = Command::new(&bin)
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("es-sim starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("es-sim prints its address");
-    let url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    (child, url)
-}
+use common::{median, peak_rss_mib, start_es_sim};
 
 fn make_files(root: &Path, n: usize) {
     for i in 0..n {
@@ -180,11 +141,6 @@ fn child_measure(
         f[1].parse().unwrap_or(0.0),
         f[2].parse().unwrap_or(0.0),
     )
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {

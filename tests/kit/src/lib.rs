@@ -11,10 +11,11 @@
 //!   server is down (failing under `CI`), names unique to a run.
 //! - [`emulator`]: emulators (moto, azurite, fake-gcs-server) started on a free port for the
 //!   life of the test binary; [`fault`]: a proxy that answers the first requests with
-//!   throttling errors.
+//!   throttling errors; [`objects`]: clients that set up buckets and objects in the emulators.
 
 pub mod emulator;
 pub mod fault;
+pub mod objects;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,20 +1,17 @@
 //! Azure Blob Storage against azurite.
 
-use chrono::Utc;
 use connectors_sdk::SourceDescriptor;
 use connectors_sources::objects::Limits;
 use connectors_sources::objects::azure::AzureBlobSource;
-use connectors_sources::objects::azure::auth::SharedKey;
 use connectors_testkit::emulator::{AZURITE_ACCOUNT, AZURITE_KEY, azurite};
+use connectors_testkit::objects::{AzureClient, StoreClient};
 use serde_json::{Value, json};
-use url::Url;
 
 use super::*;
 
 struct Azure {
     endpoint: String,
-    key: SharedKey,
-    http: reqwest::Client,
+    client: AzureClient,
 }
 
 impl Azure {
@@ -22,56 +19,8 @@ impl Azure {
         let emulator = azurite()?;
         Some(Azure {
             endpoint: emulator.endpoint.clone(),
-            key: SharedKey::new(AZURITE_ACCOUNT, AZURITE_KEY).unwrap(),
-            http: reqwest::Client::new(),
+            client: AzureClient::new(&emulator.endpoint),
         })
-    }
-
-    fn url(&self, parts: &[&str], query: &str) -> Url {
-        let mut url = Url::parse(&format!("{}/{AZURITE_ACCOUNT}", self.endpoint)).unwrap();
-        {
-            let mut path = url.path_segments_mut().unwrap();
-            for part in parts {
-                for p in part.split('/') {
-                    path.push(p);
-                }
-            }
-        }
-        if !query.is_empty() {
-            url.set_query(Some(query));
-        }
-        url
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        url: Url,
-        body: Vec<u8>,
-        extra: &[(&'static str, String)],
-    ) {
-        let headers = self.key.sign(
-            method.as_str(),
-            &url,
-            Some(body.len() as u64),
-            None,
-            extra,
-            Utc::now(),
-        );
-        let response = self
-            .http
-            .request(method, url.clone())
-            .headers(headers)
-            .header("content-length", body.len())
-            .body(body)
-            .send()
-            .await
-            .expect("azurite answers");
-        assert!(
-            response.status().is_success(),
-            "{url}: {}",
-            response.text().await.unwrap_or_default()
-        );
     }
 }
 
@@ -98,26 +47,15 @@ impl Provider for Azure {
     }
 
     async fn create(&self, container: &str) {
-        let url = self.url(&[container], "restype=container");
-        self.send(reqwest::Method::PUT, url, Vec::new(), &[]).await;
+        self.client.create(container).await;
     }
 
     async fn put(&self, container: &str, key: &str, bytes: &[u8], metadata: &[(&str, &str)]) {
-        let mut extra: Vec<(&'static str, String)> =
-            vec![("x-ms-blob-type", "BlockBlob".to_string())];
-        for (k, v) in metadata {
-            let name: &'static str = Box::leak(format!("x-ms-meta-{k}").into_boxed_str());
-            extra.push((name, v.to_string()));
-        }
-        let url = self.url(&[container, key], "");
-        self.send(reqwest::Method::PUT, url, bytes.to_vec(), &extra)
-            .await;
+        self.client.put(container, key, bytes, metadata).await;
     }
 
     async fn delete(&self, container: &str, key: &str) {
-        let url = self.url(&[container, key], "");
-        self.send(reqwest::Method::DELETE, url, Vec::new(), &[])
-            .await;
+        self.client.delete(container, key).await;
     }
 
     fn throttled(&self) -> String {

@@ -376,3 +376,63 @@ pub async fn job_fails_with<P: Provider>(
         );
     }
 }
+
+/// The configuration each source publishes is the reference's (`get_simple_configuration` of
+/// its `get_default_configuration`), except that S3's keys are optional here: empty keys mean
+/// the worker's own credentials.
+#[test]
+fn published_schemas_are_the_reference_s() {
+    use connectors_sources::objects::{azure::AzureBlobSource, gcs::GcsSource, s3::S3Source};
+    let extraction = json!({"default_value": null, "depends_on": [], "display": "toggle", "label": "Use text extraction service", "options": [], "order": 0, "required": true, "sensitive": false, "tooltip": "Requires a separate deployment of the Elastic Text Extraction Service. Requires that pipeline settings disable text extraction.", "type": "bool", "ui_restrictions": ["advanced"], "validations": [], "value": false});
+    let with_order = |mut v: Value, order: i64| {
+        v["order"] = json!(order);
+        v
+    };
+    let int = |label: &str, order: i64, default: i64| json!({"default_value": default, "depends_on": [], "display": "numeric", "label": label, "options": [], "order": order, "required": false, "sensitive": false, "tooltip": null, "type": "int", "ui_restrictions": ["advanced"], "validations": [], "value": ""});
+    let text = |label: &str, order: i64, required: bool, sensitive: bool| json!({"default_value": null, "depends_on": [], "display": "text", "label": label, "options": [], "order": order, "required": required, "sensitive": sensitive, "tooltip": null, "type": "str", "ui_restrictions": [], "validations": [], "value": ""});
+    let list = |label: &str, tooltip: Value| json!({"default_value": null, "depends_on": [], "display": "textarea", "label": label, "options": [], "order": 1, "required": true, "sensitive": false, "tooltip": tooltip, "type": "list", "ui_restrictions": [], "validations": [], "value": ""});
+    let s3 = json!({
+        "buckets": list("AWS Buckets", json!("AWS Buckets are ignored when Advanced Sync Rules are used.")),
+        "aws_access_key_id": text("AWS Access Key Id", 2, false, false),
+        "aws_secret_access_key": text("AWS Secret Key", 3, false, true),
+        "read_timeout": int("Read timeout", 4, 90),
+        "connect_timeout": int("Connection timeout", 5, 90),
+        "max_attempts": int("Maximum retry attempts", 6, 5),
+        "page_size": int("Maximum size of page", 7, 100),
+        "use_text_extraction_service": with_order(extraction.clone(), 8),
+    });
+    let mut containers = list("Azure Blob Storage containers", Value::Null);
+    containers["order"] = json!(4);
+    let mut downloads = int("Maximum concurrent downloads", 6, 100);
+    downloads["validations"] = json!([{"type": "less_than", "constraint": 101}]);
+    let azure = json!({
+        "account_name": text("Azure Blob Storage account name", 1, true, false),
+        "account_key": text("Azure Blob Storage account key", 2, true, false),
+        "blob_endpoint": text("Azure Blob Storage blob endpoint", 3, true, false),
+        "containers": containers,
+        "retry_count": int("Retries per request", 5, 3),
+        "concurrent_downloads": downloads,
+        "use_text_extraction_service": with_order(extraction.clone(), 7),
+    });
+    let mut credentials = text("Google Cloud service account JSON", 2, true, true);
+    credentials["display"] = json!("textarea");
+    let gcs = json!({
+        "buckets": list("Google Cloud Storage buckets", Value::Null),
+        "service_account_credentials": credentials,
+        "use_text_extraction_service": with_order(extraction, 3),
+    });
+    for (descriptor, expected) in [
+        (
+            Box::new(S3Source::default()) as Box<dyn SourceDescriptor>,
+            s3,
+        ),
+        (Box::new(AzureBlobSource::default()), azure),
+        (Box::new(GcsSource::default()), gcs),
+    ] {
+        let published = serde_json::to_value(descriptor.default_configuration()).unwrap();
+        assert_eq!(published, expected, "{}", descriptor.service_type());
+        let keys: Vec<&String> = published.as_object().unwrap().keys().collect();
+        let want: Vec<&String> = expected.as_object().unwrap().keys().collect();
+        assert_eq!(keys, want, "field order of {}", descriptor.service_type());
+    }
+}

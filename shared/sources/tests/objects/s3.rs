@@ -1,34 +1,25 @@
 //! S3 against moto.
 
-use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_s3::primitives::ByteStream;
 use connectors_sdk::SourceDescriptor;
 use connectors_sources::objects::Limits;
 use connectors_sources::objects::s3::S3Source;
 use connectors_testkit::emulator::moto;
+use connectors_testkit::objects::{S3Client, StoreClient};
 use serde_json::{Value, json};
 
 use super::*;
 
 struct S3 {
     endpoint: String,
-    client: Client,
+    client: S3Client,
 }
 
 impl S3 {
     fn new() -> Option<S3> {
         let moto = moto()?;
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&moto.endpoint)
-            .force_path_style(true)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-            .build();
         Some(S3 {
             endpoint: moto.endpoint.clone(),
-            client: Client::from_conf(config),
+            client: S3Client::new(&moto.endpoint),
         })
     }
 }
@@ -59,35 +50,15 @@ impl Provider for S3 {
     }
 
     async fn create(&self, bucket: &str) {
-        self.client
-            .create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("create bucket");
+        self.client.create(bucket).await;
     }
 
     async fn put(&self, bucket: &str, key: &str, bytes: &[u8], metadata: &[(&str, &str)]) {
-        let mut put = self
-            .client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(ByteStream::from(bytes.to_vec()));
-        for (k, v) in metadata {
-            put = put.metadata(*k, *v);
-        }
-        put.send().await.expect("put object");
+        self.client.put(bucket, key, bytes, metadata).await;
     }
 
     async fn delete(&self, bucket: &str, key: &str) {
-        self.client
-            .delete_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .expect("delete");
+        self.client.delete(bucket, key).await;
     }
 
     fn throttled(&self) -> String {
