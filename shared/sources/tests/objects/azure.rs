@@ -46,16 +46,8 @@ impl Provider for Azure {
         })
     }
 
-    async fn create(&self, container: &str) {
-        self.client.create(container).await;
-    }
-
-    async fn put(&self, container: &str, key: &str, bytes: &[u8], metadata: &[(&str, &str)]) {
-        self.client.put(container, key, bytes, metadata).await;
-    }
-
-    async fn delete(&self, container: &str, key: &str) {
-        self.client.delete(container, key).await;
+    fn client(&self) -> &impl StoreClient {
+        &self.client
     }
 
     fn throttled(&self) -> String {
@@ -106,7 +98,7 @@ async fn azure_missing_container_is_a_connector_error() {
 async fn azure_wrong_key_is_a_connector_error_without_the_key() {
     if let Some(p) = Azure::new() {
         let c = name("wrongkey");
-        p.create(&c).await;
+        p.client().create(&c).await;
         let wrong = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ==";
         let mut values = p.values(&p.endpoint, &[&c]);
         values["account_key"] = json!(wrong);

@@ -53,16 +53,8 @@ impl Provider for Gcs {
         })
     }
 
-    async fn create(&self, bucket: &str) {
-        self.client.create(bucket).await;
-    }
-
-    async fn put(&self, bucket: &str, key: &str, bytes: &[u8], metadata: &[(&str, &str)]) {
-        self.client.put(bucket, key, bytes, metadata).await;
-    }
-
-    async fn delete(&self, bucket: &str, key: &str) {
-        self.client.delete(bucket, key).await;
+    fn client(&self) -> &impl StoreClient {
+        &self.client
     }
 
     fn throttled(&self) -> String {
@@ -96,7 +88,7 @@ async fn gcs_wrong_key_is_a_connector_error_without_the_key() {
             serde_json::from_str::<Value>(&p.credentials).unwrap()["token_uri"].clone();
         let wrong = key_file(&other, token_uri.as_str().unwrap());
         let c = name("wrongkey");
-        p.create(&c).await;
+        p.client().create(&c).await;
         let mut values = p.values(&p.endpoint, &[&c]);
         values["service_account_credentials"] = json!(wrong);
         let descriptor = p.descriptor(&p.endpoint, limits());

@@ -18,6 +18,7 @@ use connectors_engine::{Engine, EngineConfig};
 use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
 use connectors_sdk::{SourceDescriptor, SourceRegistry, SyncMode};
 use connectors_sources::objects::Limits;
+use connectors_testkit::objects::StoreClient;
 use connectors_testkit::{EsEnv, configuration, connector, index_docs, list_all, run_to_end};
 use serde_json::{Map, Value, json};
 
@@ -34,9 +35,8 @@ pub trait Provider {
     fn endpoint(&self) -> String;
     /// Configuration values listing `containers`, reaching `endpoint`.
     fn values(&self, endpoint: &str, containers: &[&str]) -> Value;
-    async fn create(&self, container: &str);
-    async fn put(&self, container: &str, key: &str, bytes: &[u8], metadata: &[(&str, &str)]);
-    async fn delete(&self, container: &str, key: &str);
+    /// What sets up buckets and objects.
+    fn client(&self) -> &impl StoreClient;
     /// What a throttled request gets from this provider.
     fn throttled(&self) -> String;
 }
@@ -191,19 +191,20 @@ fn body_of<'a>(index: &'a BTreeMap<String, Value>, key_field: &str, key: &str) -
 pub async fn full_then_changes_then_incremental<P: Provider>(p: &P, key_field: &str) {
     connectors_testkit::init_logs();
     let (c1, c2) = (name("one"), name("two"));
-    p.create(&c1).await;
-    p.create(&c2).await;
+    p.client().create(&c1).await;
+    p.client().create(&c2).await;
     for (key, bytes, meta) in fixture() {
-        p.put(&c1, &key, &bytes, &meta).await;
+        p.client().put(&c1, &key, &bytes, &meta).await;
     }
     for i in 0..5 {
-        p.put(
-            &c2,
-            &format!("second/{i}.txt"),
-            format!("second {i}").as_bytes(),
-            &[],
-        )
-        .await;
+        p.client()
+            .put(
+                &c2,
+                &format!("second/{i}.txt"),
+                format!("second {i}").as_bytes(),
+                &[],
+            )
+            .await;
     }
     let total = fixture().len() + 5;
     // Incremental syncs look back by the margin (1 s here): let the uploads age past it.
@@ -243,10 +244,13 @@ pub async fn full_then_changes_then_incremental<P: Provider>(p: &P, key_field: &
     }
 
     // Changes, then a full sync: exact deletions.
-    p.put(&c1, "a/b/c/deep.txt", b"deep text, changed", &[])
+    p.client()
+        .put(&c1, "a/b/c/deep.txt", b"deep text, changed", &[])
         .await;
-    p.delete(&c1, "image.png").await;
-    p.put(&c2, "second/new.txt", b"new object", &[]).await;
+    p.client().delete(&c1, "image.png").await;
+    p.client()
+        .put(&c2, "second/new.txt", b"new object", &[])
+        .await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let before: Vec<String> = listing.docs.keys().cloned().collect();
     let j = job(&env, "objects", JobType::Full).await;
@@ -279,8 +283,10 @@ pub async fn full_then_changes_then_incremental<P: Provider>(p: &P, key_field: &
 
     // An incremental sync sends only what changed since the previous sync, and deletes exactly.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    p.put(&c1, "many/001.txt", b"object 1, changed", &[]).await;
-    p.delete(&c1, "many/002.txt").await;
+    p.client()
+        .put(&c1, "many/001.txt", b"object 1, changed", &[])
+        .await;
+    p.client().delete(&c1, "many/002.txt").await;
     let before: Vec<String> = listing.docs.keys().cloned().collect();
     let j = job(&env, "objects", JobType::Incremental).await;
     assert_eq!(
@@ -318,9 +324,9 @@ pub async fn full_then_changes_then_incremental<P: Provider>(p: &P, key_field: &
 pub async fn throttling_is_retried<P: Provider>(p: &P) {
     connectors_testkit::init_logs();
     let c = name("throttled");
-    p.create(&c).await;
+    p.client().create(&c).await;
     for i in 0..3 {
-        p.put(&c, &format!("{i}.txt"), b"text", &[]).await;
+        p.client().put(&c, &format!("{i}.txt"), b"text", &[]).await;
     }
     let proxy = connectors_testkit::fault::FaultProxy::start(&p.endpoint(), 2, p.throttled()).await;
     let env = EsEnv::start().await;

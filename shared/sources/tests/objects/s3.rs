@@ -49,16 +49,8 @@ impl Provider for S3 {
         })
     }
 
-    async fn create(&self, bucket: &str) {
-        self.client.create(bucket).await;
-    }
-
-    async fn put(&self, bucket: &str, key: &str, bytes: &[u8], metadata: &[(&str, &str)]) {
-        self.client.put(bucket, key, bytes, metadata).await;
-    }
-
-    async fn delete(&self, bucket: &str, key: &str) {
-        self.client.delete(bucket, key).await;
+    fn client(&self) -> &impl StoreClient {
+        &self.client
     }
 
     fn throttled(&self) -> String {
@@ -105,9 +97,9 @@ async fn s3_missing_bucket_is_a_connector_error() {
 async fn s3_advanced_rules_narrow_by_prefix_and_extension() {
     let Some(p) = S3::new() else { return };
     let b = name("rules");
-    p.create(&b).await;
+    p.client().create(&b).await;
     for key in ["docs/a.txt", "docs/b.md", "docs/c.txt", "other/d.txt"] {
-        p.put(&b, key, b"x", &[]).await;
+        p.client().put(&b, key, b"x", &[]).await;
     }
     let descriptor = p.descriptor(&p.endpoint, limits());
     let config = connectors_testkit::configuration(
