@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local services the tests use if they are down, and creates what the tests need.
-# PostgreSQL (127.0.0.1:5432, trust auth) and MariaDB (127.0.0.1:3306, root without password)
-# are installed on the project's machines; moto (AWS APIs) is started by the tests themselves.
+# PostgreSQL (127.0.0.1:5432, trust auth), MariaDB (127.0.0.1:3306, root without password) and
+# Redis (127.0.0.1:6379) are installed on the project's machines; the emulators (moto, azurite,
+# fake-gcs-server) are started by the tests themselves.
 set -uo pipefail
 
 wait_for() { # name, command...
@@ -35,5 +36,14 @@ if [ -x /usr/sbin/mariadbd ]; then
   mysql -h 127.0.0.1 -P 3306 -u root -e "CREATE DATABASE IF NOT EXISTS test" || true
 else
   echo "MariaDB is not installed here: its tests will skip"
+fi
+if command -v redis-server >/dev/null; then
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "starting Redis"
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no || true
+  fi
+  wait_for Redis redis-cli -h 127.0.0.1 -p 6379 ping
+else
+  echo "Redis is not installed here: its tests will skip"
 fi
 exit 0

@@ -5,6 +5,8 @@ pub mod dir;
 pub mod mysql;
 pub mod objects;
 pub mod postgresql;
+pub mod python;
+pub mod redis;
 
 use connectors_sdk::SourceRegistry;
 
@@ -27,6 +29,7 @@ pub fn registry_with(limits: objects::Limits) -> SourceRegistry {
         ..Default::default()
     }));
     r.register(Box::new(objects::azure::AzureBlobSource { limits }));
+    r.register(Box::new(redis::RedisSource));
     r.register(Box::new(objects::gcs::GcsSource {
         limits,
         ..Default::default()

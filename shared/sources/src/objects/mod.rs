@@ -20,7 +20,6 @@
 pub mod azure;
 pub mod gcs;
 mod http;
-pub mod python;
 pub mod s3;
 
 use async_trait::async_trait;

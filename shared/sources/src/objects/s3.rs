@@ -27,7 +27,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{Mutex, OnceCell};
 use tracing::warn;
 
-use super::{Limits, Listed, Listing, ObjectSource, Scope, Store, python};
+use super::{Limits, Listed, Listing, ObjectSource, Scope, Store};
+use crate::python;
 
 /// The `s3` source.
 #[derive(Debug, Clone, Default)]
