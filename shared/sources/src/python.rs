@@ -62,6 +62,28 @@ pub fn dict_repr<'a>(entries: impl IntoIterator<Item = (&'a str, Option<&'a str>
     format!("{{{}}}", items.join(", "))
 }
 
+/// fastjsonschema's `additionalProperties: false` message for rule `i` of advanced rules, when
+/// `rule` has keys other than `allowed`.
+pub fn unexpected_properties(
+    i: usize,
+    rule: &serde_json::Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(), String> {
+    let extra: Vec<String> = rule
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(|k| str_repr(k))
+        .collect();
+    if extra.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "data[{i}] must not contain {{{}}} properties",
+            extra.join(", ")
+        ))
+    }
+}
+
 /// Python's `repr()` of a value `json.loads` gave.
 pub fn json_repr(v: &Value) -> String {
     match v {

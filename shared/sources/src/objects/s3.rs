@@ -507,17 +507,7 @@ pub fn validate_rules(rules: &Value) -> Result<(), String> {
         if rule.get("extension").is_some_and(|e| !e.is_array()) {
             return Err(format!("data[{i}].extension must be array"));
         }
-        let extra: Vec<String> = rule
-            .keys()
-            .filter(|k| !matches!(k.as_str(), "bucket" | "prefix" | "extension"))
-            .map(|k| python::str_repr(k))
-            .collect();
-        if !extra.is_empty() {
-            return Err(format!(
-                "data[{i}] must not contain {{{}}} properties",
-                extra.join(", ")
-            ));
-        }
+        python::unexpected_properties(i, rule, &["bucket", "prefix", "extension"])?;
     }
     Ok(())
 }

@@ -66,17 +66,7 @@ pub fn check(rules: &Value) -> Result<Vec<Rule>, String> {
         };
         let key_pattern = text("key_pattern")?;
         let key_type = text("type")?;
-        let extra: Vec<String> = rule
-            .keys()
-            .filter(|k| !matches!(k.as_str(), "database" | "key_pattern" | "type"))
-            .map(|k| python::str_repr(k))
-            .collect();
-        if !extra.is_empty() {
-            return Err(format!(
-                "data[{i}] must not contain {{{}}} properties",
-                extra.join(", ")
-            ));
-        }
+        python::unexpected_properties(i, rule, &["database", "key_pattern", "type"])?;
         out.push(Rule {
             database: number,
             database_value: database.clone(),

@@ -252,32 +252,20 @@ pub async fn full_then_changes_then_incremental<P: Provider>(p: &P, key_field: &
         .put(&c2, "second/new.txt", b"new object", &[])
         .await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let before: Vec<String> = listing.docs.keys().cloned().collect();
-    let j = job(&env, "objects", JobType::Full).await;
-    assert_eq!(
-        run_to_end(&engine, &j, 60_000).await.0,
-        SyncStatus::Completed
-    );
-    let listing = list_all(
+    let (stats, gone, docs, listing) = sync_and_compare(
+        &env,
+        &engine,
         descriptor.as_ref(),
         &config,
-        SyncMode::Full,
-        None,
-        50,
-        false,
+        &index,
+        JobType::Full,
+        &listing,
     )
     .await;
-    let gone = before
-        .iter()
-        .filter(|id| !listing.docs.contains_key(*id))
-        .count();
-    let docs = index_docs(&env.es, &index).await;
-    assert_index_matches(&docs, &listing.docs);
     assert_eq!(
         body_of(&docs, key_field, "a/b/c/deep.txt"),
         Some("deep text, changed")
     );
-    let stats = env.es.sync_jobs().get(&j).await.unwrap();
     assert_eq!(stats.deleted_document_count, gone as u64);
     assert!(gone >= 1);
 
@@ -287,37 +275,58 @@ pub async fn full_then_changes_then_incremental<P: Provider>(p: &P, key_field: &
         .put(&c1, "many/001.txt", b"object 1, changed", &[])
         .await;
     p.client().delete(&c1, "many/002.txt").await;
-    let before: Vec<String> = listing.docs.keys().cloned().collect();
-    let j = job(&env, "objects", JobType::Incremental).await;
-    assert_eq!(
-        run_to_end(&engine, &j, 60_000).await.0,
-        SyncStatus::Completed
-    );
-    let listing = list_all(
+    let (stats, gone, docs, _) = sync_and_compare(
+        &env,
+        &engine,
         descriptor.as_ref(),
         &config,
-        SyncMode::Full,
-        None,
-        50,
-        false,
+        &index,
+        JobType::Incremental,
+        &listing,
     )
     .await;
-    let gone = before
-        .iter()
-        .filter(|id| !listing.docs.contains_key(*id))
-        .count();
-    let docs = index_docs(&env.es, &index).await;
-    assert_index_matches(&docs, &listing.docs);
     assert_eq!(
         body_of(&docs, key_field, "many/001.txt"),
         Some("object 1, changed")
     );
-    let stats = env.es.sync_jobs().get(&j).await.unwrap();
     assert_eq!(
         stats.indexed_document_count, 1,
         "only the changed object is sent"
     );
     assert_eq!(stats.deleted_document_count, gone as u64);
+}
+
+/// Runs a job of `kind` to its end and checks the index against a new listing; returns the job,
+/// how many of the documents of `before` are gone, the index and the listing.
+async fn sync_and_compare(
+    env: &EsEnv,
+    engine: &Engine,
+    descriptor: &dyn SourceDescriptor,
+    config: &connectors_protocol::Configuration,
+    index: &str,
+    kind: JobType,
+    before: &connectors_testkit::Listing,
+) -> (
+    connectors_protocol::SyncJob,
+    usize,
+    BTreeMap<String, Value>,
+    connectors_testkit::Listing,
+) {
+    let j = job(env, "objects", kind).await;
+    assert_eq!(
+        run_to_end(engine, &j, 60_000).await.0,
+        SyncStatus::Completed
+    );
+    let listing = list_all(descriptor, config, SyncMode::Full, None, 50, false).await;
+    let gone = before
+        .docs
+        .keys()
+        .filter(|id| !listing.docs.contains_key(*id))
+        .count();
+    let docs = index_docs(&env.es, index).await;
+    assert_index_matches(&docs, &listing.docs);
+    let stats = env.es.sync_jobs().get(&j).await.unwrap();
+    (stats, gone, docs, listing)
 }
 
 /// Throttling answers on the first requests are retried and the sync completes.
