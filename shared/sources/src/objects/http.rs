@@ -65,15 +65,11 @@ pub(crate) async fn send(
             Ok(response) if retryable(response.status()) => {
                 asked_wait(response).unwrap_or(backoff).min(MAX_BACKOFF)
             }
-            Ok(_) => break outcome.map_err(|_| unreachable_error()),
             Err(e) if e.is_connect() || e.is_timeout() || e.is_request() => backoff,
-            Err(_) => break outcome.map_err(|e| unavailable(what, &e)),
+            _ => return outcome.map_err(|e| unavailable(what, &e)),
         };
         if attempt >= attempts.max(1) {
-            return match outcome {
-                Ok(response) => Ok(response),
-                Err(e) => Err(unavailable(what, &e)),
-            };
+            return outcome.map_err(|e| unavailable(what, &e));
         }
         match &outcome {
             Ok(r) => {
@@ -87,10 +83,6 @@ pub(crate) async fn send(
         backoff = (backoff * 2).min(MAX_BACKOFF);
         attempt += 1;
     }
-}
-
-fn unreachable_error() -> SourceError {
-    SourceError::Other("unexpected response state".into())
 }
 
 fn unavailable(what: &str, e: &reqwest::Error) -> SourceError {

@@ -209,7 +209,7 @@ impl<S: Store> ObjectSource<S> {
 }
 
 /// The reference's `has_advanced_rules`: a value that is not empty.
-fn has_rules(rules: &Value) -> bool {
+pub(crate) fn has_rules(rules: &Value) -> bool {
     match rules {
         Value::Null => false,
         Value::Array(a) => !a.is_empty(),

@@ -164,10 +164,7 @@ impl Redis {
     }
 
     async fn units(&self, rules: Option<&Value>) -> Result<Vec<Unit>, SourceError> {
-        let rules = rules.filter(|r| !r.is_null() && r.as_array().is_none_or(|a| !a.is_empty()));
-        let rules = rules
-            .filter(|r| r.as_object().is_none_or(|o| !o.is_empty()))
-            .cloned();
+        let rules = rules.filter(|r| crate::objects::has_rules(r)).cloned();
         let mut cached = self.units.lock().await;
         if let Some((for_rules, units)) = cached.as_ref()
             && *for_rules == rules

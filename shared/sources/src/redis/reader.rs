@@ -193,6 +193,10 @@ pub async fn documents(
     }
     let fetched: Vec<R> = values.query_async(con).await?;
     let timestamp = python::isoformat(Utc::now());
+    let database_text = match database {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
     let mut docs = Vec::with_capacity(keys.len());
     for (i, key) in keys.into_iter().enumerate() {
         let key_type = &types[i];
@@ -203,10 +207,6 @@ pub async fn documents(
         let size = match &meta[2 * i + 1] {
             R::Int(n) => json!(n),
             _ => Value::Null,
-        };
-        let database_text = match database {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
         };
         let mut doc = Map::new();
         doc.insert(
