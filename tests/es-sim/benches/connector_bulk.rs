@@ -36,6 +36,7 @@ fn request(path: &str, query: Option<&str>, body: Bytes) -> Req {
         params: Params::parse(query),
         headers: HeaderMap::new(),
         body,
+        principal: Default::default(),
     }
 }
 

@@ -101,6 +101,15 @@ impl EsError {
         self.with_top("caused_by", cause)
     }
 
+    /// Replaces the root causes (by default a copy of the top-level error), as Elasticsearch
+    /// reports the innermost Elasticsearch exception of a cause chain.
+    pub fn with_root_cause(mut self, causes: Vec<Value>) -> EsError {
+        if let ErrorBody::Envelope { root_cause, .. } = &mut *self.body {
+            *root_cause = Some(causes);
+        }
+        self
+    }
+
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> EsError {
         self.headers.push((name.to_string(), value.into()));
         self

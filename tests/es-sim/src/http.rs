@@ -20,6 +20,8 @@ pub struct Req {
     pub params: Params,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// Who sent it, once authenticated (the server sets it before dispatching).
+    pub principal: crate::security::Principal,
 }
 
 impl Req {

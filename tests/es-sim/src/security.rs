@@ -1,6 +1,17 @@
 //! Authentication (Basic and ApiKey) and the `_security/api_key` APIs.
+//!
+//! Layout: `roles` (role descriptors of API keys: parsing, rendering), `privileges` (what
+//! privileges grant, validation of descriptors), `authz` (what a key with descriptors may do:
+//! workflow restrictions, index privileges of reads, document-level security filters), `dls`
+//! (role queries and their templates), `mustache` (the template renderer).
 
-use std::sync::Mutex;
+pub mod authz;
+pub mod dls;
+pub mod mustache;
+pub mod privileges;
+pub mod roles;
+
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -10,6 +21,7 @@ use crate::Security;
 use crate::error::{EsError, EsResult};
 use crate::http::{Req, Resp};
 use crate::sync::lock;
+use roles::RoleDescriptor;
 
 #[derive(Debug, Clone)]
 pub struct ApiKey {
@@ -22,7 +34,8 @@ pub struct ApiKey {
     pub invalidation: Option<i64>,
     pub username: String,
     pub metadata: Value,
-    pub role_descriptors: Value,
+    /// The key's role descriptors; empty: the owner's permissions.
+    pub roles: Arc<Vec<RoleDescriptor>>,
 }
 
 impl ApiKey {
@@ -43,7 +56,12 @@ impl ApiKey {
         m.insert("realm".into(), json!("default_native"));
         m.insert("realm_type".into(), json!("native"));
         m.insert("metadata".into(), self.metadata.clone());
-        m.insert("role_descriptors".into(), self.role_descriptors.clone());
+        let roles: Map<String, Value> = self
+            .roles
+            .iter()
+            .map(|r| (r.name.clone(), r.to_json()))
+            .collect();
+        m.insert("role_descriptors".into(), Value::Object(roles));
         Value::Object(m)
     }
 
@@ -66,14 +84,17 @@ pub struct Auth<'a> {
 }
 
 /// Who made a request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub enum Principal {
+    #[default]
     Anonymous,
     User(String),
     Key {
         id: String,
         name: String,
         username: String,
+        /// The key's role descriptors (empty: the owner's permissions), see [`authz`].
+        roles: Arc<Vec<RoleDescriptor>>,
     },
 }
 
@@ -159,6 +180,7 @@ fn principal(auth: &Auth<'_>, req: &Req, enforce: bool) -> EsResult<Principal> {
                     id: k.id.clone(),
                     name: k.name.clone(),
                     username: k.username.clone(),
+                    roles: k.roles.clone(),
                 }),
             }
         }
@@ -191,6 +213,15 @@ pub fn create_api_key(auth: &Auth<'_>, req: &Req) -> EsResult<Resp> {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
+    let roles = match body.get("role_descriptors") {
+        Some(v) => roles::parse_role_descriptors(v)?,
+        None => Vec::new(),
+    };
+    let invalid = privileges::validate(&roles);
+    if !invalid.is_empty() {
+        return Err(EsError::validation(&invalid));
+    }
+    dls::validate_role_queries(&roles)?;
     let now = chrono::Utc::now().timestamp_millis();
     let expiration = match body.get("expiration") {
         None | Some(Value::Null) => None,
@@ -209,10 +240,7 @@ pub fn create_api_key(auth: &Auth<'_>, req: &Req) -> EsResult<Resp> {
         invalidation: None,
         username: owner(auth, req),
         metadata: body.get("metadata").cloned().unwrap_or_else(|| json!({})),
-        role_descriptors: body
-            .get("role_descriptors")
-            .cloned()
-            .unwrap_or_else(|| json!({})),
+        roles: Arc::new(roles),
     };
     let encoded = STANDARD.encode(format!("{}:{}", key.id, key.secret));
     let mut out = Map::new();
@@ -310,7 +338,9 @@ pub fn authenticate_info(auth: &Auth<'_>, req: &Req) -> EsResult<Resp> {
     let (username, api_key) = match p {
         Principal::Anonymous => ("_anonymous".to_string(), None),
         Principal::User(u) => (u, None),
-        Principal::Key { id, name, username } => (username, Some(json!({"id": id, "name": name}))),
+        Principal::Key {
+            id, name, username, ..
+        } => (username, Some(json!({"id": id, "name": name}))),
     };
     let mut v = json!({
         "username": username,

@@ -195,13 +195,14 @@ async fn handle(
     let params = Params::parse(parts.uri.query());
     let query = parts.uri.query().map(String::from);
     let head = parts.method == Method::HEAD;
-    let req = Req {
+    let mut req = Req {
         method: parts.method,
         path,
         query,
         params,
         headers: parts.headers,
         body,
+        principal: Default::default(),
     };
 
     let negotiated = match media::negotiate(
@@ -222,14 +223,19 @@ async fn handle(
         }
     };
 
-    if !is_admin && let Err(e) = crate::security::authenticate(&state.auth(), &req) {
-        return Ok(render(
-            &state,
-            Resp::from_error(&e),
-            &negotiated,
-            &req.params,
-            head,
-        ));
+    if !is_admin {
+        match crate::security::authenticate(&state.auth(), &req) {
+            Ok(p) => req.principal = p,
+            Err(e) => {
+                return Ok(render(
+                    &state,
+                    Resp::from_error(&e),
+                    &negotiated,
+                    &req.params,
+                    head,
+                ));
+            }
+        }
     }
 
     let segs = router::segments(&req.path);

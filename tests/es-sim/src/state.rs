@@ -184,6 +184,7 @@ impl AppState {
                     ordinal: ordinal as u32,
                     docs: i.searchable.clone(),
                     mappings: i.mappings_arc(),
+                    dls: None,
                 });
             }
         }

@@ -1,4 +1,6 @@
-//! Single-document APIs: index, create, get, `_source`, delete, update, mget.
+//! Single-document APIs: index, create, get, `_source`, delete, update, mget. Reads (get,
+//! `_source`, mget) check the request principal's index privileges and hide documents its
+//! document-level security filters out (see `security::authz`).
 
 use std::sync::Arc;
 
@@ -9,11 +11,12 @@ use crate::error::{EsError, EsResult};
 use crate::http::{Params, Req, Resp};
 use crate::ingest;
 use crate::script::Script;
+use crate::security::authz::{self, ReadAccess};
 use crate::source_filter::SourceFilter;
 use crate::state::AppState;
 use crate::store::{
-    Index, Outcome, PRIMARY_TERM, UpdateSpec, VersionType, WriteKind, WriteResult, cas_from, read,
-    write, write_cond,
+    Doc, Index, Outcome, PRIMARY_TERM, UpdateSpec, VersionType, WriteKind, WriteResult, cas_from,
+    read, write, write_cond,
 };
 
 /// The body of a write response.
@@ -171,8 +174,44 @@ fn source_filter(p: &Params) -> SourceFilter {
     SourceFilter::default().with_params(p)
 }
 
+/// Whether a document read as `requested` (the index or an alias of it) is visible to the
+/// request's principal.
+fn dls_visible(
+    access: &ReadAccess,
+    g: &Index,
+    requested: &str,
+    id: &str,
+    d: &Doc,
+) -> EsResult<bool> {
+    let via: Vec<String> = if requested == g.name.as_ref() {
+        Vec::new()
+    } else {
+        vec![requested.to_string()]
+    };
+    match access.filter_for(&g.name, &via)? {
+        None => Ok(true),
+        Some(q) => authz::visible(&q, &g.mappings_arc(), &g.name, id, d.source.value()),
+    }
+}
+
+/// The document `id` if it exists and the principal may see it.
+fn visible_doc(
+    access: &ReadAccess,
+    g: &Index,
+    requested: &str,
+    id: &str,
+    doc: Option<Arc<Doc>>,
+) -> EsResult<Option<Arc<Doc>>> {
+    match doc {
+        Some(d) if dls_visible(access, g, requested, id, &d)? => Ok(Some(d)),
+        _ => Ok(None),
+    }
+}
+
 /// `GET|HEAD /{index}/_doc/{id}`.
 pub fn get(state: &AppState, index: &str, id: &str, req: &Req) -> EsResult<Resp> {
+    let access = ReadAccess::of(req, authz::GET)?;
+    access.check_names(&[index])?;
     let idx = state.single_index(index)?;
     let realtime = req.params.bool("realtime", true)?;
     if req.params.get("refresh") == Some("true") {
@@ -184,6 +223,7 @@ pub fn get(state: &AppState, index: &str, id: &str, req: &Req) -> EsResult<Resp>
     } else {
         g.searchable.get(id).cloned()
     };
+    let doc = visible_doc(&access, &g, index, id, doc)?;
     let head = req.method == hyper::Method::HEAD;
     match doc {
         None => {
@@ -216,9 +256,11 @@ pub fn get(state: &AppState, index: &str, id: &str, req: &Req) -> EsResult<Resp>
 
 /// `GET /{index}/_source/{id}`.
 pub fn get_source(state: &AppState, index: &str, id: &str, req: &Req) -> EsResult<Resp> {
+    let access = ReadAccess::of(req, authz::GET)?;
+    access.check_names(&[index])?;
     let idx = state.single_index(index)?;
     let g = read(&idx);
-    match g.get(id) {
+    match visible_doc(&access, &g, index, id, g.get(id).cloned())? {
         None => {
             if req.method == hyper::Method::HEAD {
                 return Ok(Resp::empty(404));
@@ -386,13 +428,26 @@ pub fn mget(state: &AppState, index: Option<&str>, req: &Req) -> EsResult<Resp> 
         return Err(EsError::validation(&["no documents to get"]));
     }
     let default_filter = SourceFilter::default().with_params(&req.params);
+    let access = ReadAccess::of(req, authz::MGET)?.as_action(authz::MGET_SHARD);
     let mut docs = Vec::new();
     for (idx_name, id, f) in wanted {
-        match state.single_index(&idx_name) {
+        let found = access
+            .check_names(&[&idx_name])
+            .and_then(|()| state.single_index(&idx_name));
+        match found {
             Err(e) => docs.push(json!({"_index": idx_name, "_id": id, "error": e.cause_object()})),
             Ok(idx) => {
                 let g = read(&idx);
-                match g.get(&id) {
+                let doc = match visible_doc(&access, &g, &idx_name, &id, g.get(&id).cloned()) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        docs.push(
+                            json!({"_index": idx_name, "_id": id, "error": e.cause_object()}),
+                        );
+                        continue;
+                    }
+                };
+                match doc {
                     None => {
                         docs.push(json!({"_index": g.name.as_ref(), "_id": id, "found": false}))
                     }

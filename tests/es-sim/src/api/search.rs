@@ -1,4 +1,5 @@
-//! `_search`, `_count`, scroll, point in time and `_delete_by_query`.
+//! `_search`, `_count`, scroll, point in time and `_delete_by_query`. Searches, counts and points
+//! in time read what the request's principal may read (see `security::authz`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use crate::search::{
     self as engine, PitCtx, ScrollCtx, SearchRequest, SortBy, SortSpec, Target, TrackTotal,
     check_window, context_missing, render_hits, shards_json,
 };
+use crate::security::authz::{self, Action, ReadAccess};
 use crate::state::{AppState, lock};
 use crate::store::{ResolveOpts, read, write};
 
@@ -26,9 +28,19 @@ fn resolve_opts(req: &Req) -> EsResult<ResolveOpts> {
     })
 }
 
-fn targets_for(state: &AppState, index: Option<&str>, req: &Req) -> EsResult<Vec<Target>> {
-    let names = state.resolve(index.unwrap_or("_all"), resolve_opts(req)?)?;
-    Ok(state.targets(&names))
+/// The snapshots a read action searches: the indices of the expression the request's principal
+/// may read, with their document-level security filters.
+fn targets_for(
+    state: &AppState,
+    index: Option<&str>,
+    req: &Req,
+    action: Action,
+) -> EsResult<Vec<Target>> {
+    let access = ReadAccess::of(req, action)?;
+    let resolved = access.resolve(state, index.unwrap_or("_all"), resolve_opts(req)?)?;
+    let mut targets = state.targets(&resolved.names);
+    access.restrict(&mut targets, &resolved)?;
+    Ok(targets)
 }
 
 fn took(started: Instant) -> u64 {
@@ -79,7 +91,7 @@ pub fn search(state: &AppState, index: Option<&str>, req: &Req) -> EsResult<Resp
         return Ok(Resp::ok(Value::Object(out)));
     }
 
-    let targets = targets_for(state, index, req)?;
+    let targets = targets_for(state, index, req, authz::SEARCH)?;
     if let Some(keep_alive) = scroll {
         let mut errs: Vec<&str> = Vec::new();
         if sreq.from > 0 {
@@ -165,7 +177,7 @@ pub fn count(state: &AppState, index: Option<&str>, req: &Req) -> EsResult<Resp>
     if let Some(q) = req.params.get("q") {
         sreq.query = engine::parse_q(q)?;
     }
-    let targets = targets_for(state, index, req)?;
+    let targets = targets_for(state, index, req, authz::SEARCH)?;
     let m = engine::execute(&targets, &sreq, false, Some(0))?;
     Ok(Resp::ok(
         json!({"count": m.total, "_shards": shards_json(targets.len())}),
@@ -289,7 +301,7 @@ pub fn open_pit(state: &AppState, index: &str, req: &Req) -> EsResult<Resp> {
     let Some(keep_alive) = req.params.duration("keep_alive")? else {
         return Err(EsError::validation(&["[keep_alive] is not specified"]));
     };
-    let targets = targets_for(state, Some(index), req)?;
+    let targets = targets_for(state, Some(index), req, authz::OPEN_PIT)?;
     let id = crate::ids::token(48);
     let n = targets.len();
     lock(&state.contexts).pits.insert(

@@ -1,5 +1,6 @@
-//! Executing a search over index snapshots: compiling the query per index, matching, sorting,
-//! `search_after`, paging and the result window check.
+//! Executing a search over index snapshots: compiling the query per index, matching (within a
+//! target's document-level security filter), sorting, `search_after`, paging and the result
+//! window check.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -70,6 +71,10 @@ pub fn execute(
             Some(q) => Some(CompiledQuery::new(q, &ctx).map_err(|e| wrap_shard(e, t))?),
             None => None,
         };
+        let dls = match &t.dls {
+            Some(q) => Some(CompiledQuery::new(q, &ctx).map_err(|e| wrap_shard(e, t))?),
+            None => None,
+        };
         let mut sorters: Vec<Option<FieldSorter>> = Vec::with_capacity(specs.len());
         for s in &specs {
             sorters.push(match &s.by {
@@ -80,8 +85,8 @@ pub fn execute(
         // Only the fields the query, post filter and sorts read are taken out of each source.
         let mut paths: Vec<&str> = Vec::new();
         compiled.paths(&mut paths);
-        if let Some(p) = &post {
-            p.paths(&mut paths);
+        for q in post.iter().chain(&dls) {
+            q.paths(&mut paths);
         }
         for s in sorters.iter().flatten() {
             if let FieldSorter::Mapped { path, .. } = s {
@@ -103,6 +108,11 @@ pub fn execute(
             let Some(score) = compiled.score(id, &t.name, &source) else {
                 continue;
             };
+            if let Some(d) = &dls
+                && d.score(id, &t.name, &source).is_none()
+            {
+                continue;
+            }
             if let Some(p) = &post
                 && p.score(id, &t.name, &source).is_none()
             {

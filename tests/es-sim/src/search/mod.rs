@@ -18,6 +18,7 @@ mod tests;
 use std::sync::Arc;
 
 use crate::mapping::ObjectMapping;
+use crate::query::Query;
 use crate::store::DocMap;
 
 pub use contexts::{Contexts, PitCtx, ScrollCtx, context_missing};
@@ -38,4 +39,6 @@ pub struct Target {
     pub ordinal: u32,
     pub docs: Arc<DocMap>,
     pub mappings: Arc<ObjectMapping>,
+    /// Document-level security: only documents matching this filter are visible.
+    pub dls: Option<Arc<Query>>,
 }

@@ -31,6 +31,7 @@ fn target() -> Target {
         ordinal: 0,
         docs: idx.searchable.clone(),
         mappings: idx.mappings_arc(),
+        dls: None,
     }
 }
 
