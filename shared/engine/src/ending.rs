@@ -8,7 +8,7 @@
 //! connector is gone, or its queue messages keep failing): they are written, as the reference
 //! writes them, with a warning. A job that already ended is never rewritten.
 
-use connectors_protocol::{ConnectorStatus, JobType, SyncStatus, Timestamp};
+use connectors_protocol::{ACL_INDEX_PREFIX, ConnectorStatus, JobType, SyncStatus, Timestamp};
 use es_client::EsError;
 use serde_json::{Map, Value, json};
 use tracing::warn;
@@ -142,12 +142,22 @@ impl Run<'_> {
         let es = self.engine.es();
         let now = Timestamp::now();
         let mut total = None;
-        if let Some(index) = index {
+        // An access-control job reports the total of the connector's content index, as the
+        // reference does, not of the identities it wrote.
+        let acl = self.job.job_type == JobType::AccessControl;
+        let content = |i: &'_ str| -> String {
+            match i.strip_prefix(ACL_INDEX_PREFIX) {
+                Some(content) if acl => content.to_string(),
+                _ => i.to_string(),
+            }
+        };
+        if let Some(index) = index.filter(|_| !acl) {
             es.refresh(index).await?;
             total = Some(es.count(index, None).await?);
-        } else if let Some(index) = self.job.connector.index_name.as_deref()
-            && es.indices().exists(index).await.unwrap_or(false)
+        } else if let Some(index) = self.job.connector.index_name.as_deref().map(content)
+            && es.indices().exists(&index).await.unwrap_or(false)
         {
+            let index = index.as_str();
             // Refreshed first, or the count lags behind what this job indexed (a job failed
             // mid-sync reported 9,000 documents in the index for 13,800 indexed).
             let _ = es.refresh(index).await;

@@ -20,6 +20,9 @@ pub(crate) struct Ledger {
     pub counters: Counters,
     pub budget: ErrorBudget,
     config: ErrorBudgetConfig,
+    /// Whether `update`s write documents (access-control syncs upsert identities) rather than
+    /// touch them (incremental syncs keep unchanged documents alive).
+    updates_write: bool,
 }
 
 /// Why a report stops the slice.
@@ -42,7 +45,14 @@ impl Ledger {
             counters: cp.counters,
             budget: cp.budget.clone(),
             config,
+            updates_write: false,
         }
+    }
+
+    /// Counts successful `update`s as indexed documents.
+    pub fn with_updates_counted(mut self) -> Self {
+        self.updates_write = true;
+        self
     }
 
     /// Counts a request's outcomes (in push order) and charges failures to the error budget;
@@ -66,7 +76,7 @@ impl Ledger {
                             self.counters.deleted += 1;
                         }
                     }
-                    BulkAction::Update => {}
+                    BulkAction::Update if !self.updates_write => {}
                     _ => {
                         self.counters.indexed += 1;
                         self.counters.bytes_sent += item.source_bytes as u64;

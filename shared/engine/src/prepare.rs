@@ -3,7 +3,7 @@
 
 use connectors_protocol::rules::validate_basic_rules;
 use connectors_protocol::{FilteringRules, JobType, ValidationState, validate_configuration};
-use connectors_sdk::{DataSource, SYNC_STAMP_FIELD};
+use connectors_sdk::{BuildContext, DataSource, SYNC_STAMP_FIELD};
 use serde_json::json;
 use tracing::info;
 
@@ -22,7 +22,10 @@ impl Run<'_> {
 
     /// Builds and validates the source from the job's snapshot, as the reference does at the
     /// start of every job; here at the start of every slice (a source may have gone away).
-    pub(crate) async fn prepare(&mut self) -> Result<Box<dyn DataSource>, Stop> {
+    pub(crate) async fn prepare(
+        &mut self,
+        context: BuildContext,
+    ) -> Result<Box<dyn DataSource>, Stop> {
         let service_type = self.job.connector.service_type.clone().unwrap_or_default();
         let Some(descriptor) = self.engine.sources.get(&service_type) else {
             return Err(Stop::Failed(format!(
@@ -42,6 +45,11 @@ impl Run<'_> {
                     "Document level security is not supported by the '{service_type}' source."
                 )));
             }
+            JobType::AccessControl if !context.document_level_security => {
+                return Err(Stop::Failed(
+                    "Document level security is not enabled for this connector (features.document_level_security.enabled is false).".into(),
+                ));
+            }
             _ => {}
         }
         let configuration = &self.job.connector.configuration;
@@ -54,7 +62,7 @@ impl Run<'_> {
             )));
         }
         let source = descriptor
-            .build(configuration)
+            .build_for(configuration, &context)
             .map_err(|e| Stop::Failed(format!("Invalid configuration: {e}")))?;
         source
             .validate_config()
@@ -64,7 +72,15 @@ impl Run<'_> {
             .ping()
             .await
             .map_err(|e| Stop::Failed(format!("The source is not reachable: {e}")))?;
-        if let Some(active) = self.job.connector.active_filtering().ok().flatten() {
+        let content_job = self.job.job_type != JobType::AccessControl;
+        if let Some(active) = self
+            .job
+            .connector
+            .active_filtering()
+            .ok()
+            .flatten()
+            .filter(|_| content_job)
+        {
             self.validate_rules(&active, source.as_ref(), features.advanced_rules)
                 .await?;
         }

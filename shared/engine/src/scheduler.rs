@@ -346,6 +346,10 @@ impl Scheduler {
         // Schedules.
         let supported = descriptor.features();
         let mut types = Vec::new();
+        // The reference's order: access control, incremental, full.
+        if features.document_level_security_enabled() && supported.document_level_security {
+            types.push(JobType::AccessControl);
+        }
         if features.incremental_sync_enabled() && supported.incremental_sync {
             types.push(JobType::Incremental);
         }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use connectors_protocol::rules::RuleEngine;
 use connectors_protocol::{JobType, SyncJob, SyncStatus, Timestamp};
-use connectors_sdk::{PageRequest, SYNC_STAMP_FIELD, SourceItem, SyncMode, normalise_id_text};
+use connectors_sdk::{
+    BuildContext, PageRequest, SYNC_STAMP_FIELD, SourceItem, SyncMode, normalise_id_text,
+};
 use es_client::{BulkOptions, BulkReport, BulkWriter, EsError, SeqNo};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -19,7 +21,7 @@ use tracing::{debug, info, warn};
 
 use crate::checkpoint::{Checkpoint, Lease, METADATA_KEY, Phase};
 use crate::content::ContentRules;
-use crate::document::{JsonAppendix, prepare};
+use crate::document::{JsonAppendix, acl, prepare};
 use crate::engine::{Budget, Engine, EngineError, SliceOutcome, lease_until};
 use crate::ledger::{Ledger, Refusal};
 use crate::sink::{PageMark, Sink};
@@ -172,16 +174,6 @@ impl<'e> Run<'e> {
         });
         self.checkpoint().await?;
 
-        let source = self.prepare().await?;
-        // Preparing took a few requests: renew the lease if it is due.
-        self.check_job().await?;
-        let index = self.index()?;
-        let pipeline = self.job.connector.pipeline();
-        let active =
-            self.job.connector.active_filtering().map_err(|e| {
-                Stop::Failed(format!("The sync job's sync rules cannot be read: {e}"))
-            })?;
-        let descriptor_features = self.descriptor_features()?;
         let connector_features = self
             .engine
             .store
@@ -190,6 +182,25 @@ impl<'e> Run<'e> {
             .ok()
             .flatten()
             .map(|c| c.doc.features());
+        let context = BuildContext {
+            document_level_security: connector_features
+                .as_ref()
+                .is_some_and(|f| f.document_level_security_enabled()),
+        };
+        let source = self.prepare(context).await?;
+        // Preparing took a few requests: renew the lease if it is due.
+        self.check_job().await?;
+        let index = self.index()?;
+        let pipeline = self.job.connector.pipeline();
+        let access_control = self.job.job_type == JobType::AccessControl;
+        // Access-control syncs apply no sync rules, as in the reference.
+        let active = match access_control {
+            true => None,
+            false => self.job.connector.active_filtering().map_err(|e| {
+                Stop::Failed(format!("The sync job's sync rules cannot be read: {e}"))
+            })?,
+        };
+        let descriptor_features = self.descriptor_features()?;
         let rules = match (&active, connector_features.as_ref()) {
             (Some(a), Some(f)) if f.basic_rules_enabled() => RuleEngine::new(&a.rules),
             (Some(a), None) if descriptor_features.basic_rules => RuleEngine::new(&a.rules),
@@ -220,7 +231,11 @@ impl<'e> Run<'e> {
                 .item_retry(config.bulk_item_retry),
         );
         let mut sink = Sink::new(writer, config.bulk_max_concurrency);
-        self.ledger = Ledger::new(&self.cp, config.error_budget);
+        let ledger = Ledger::new(&self.cp, config.error_budget);
+        self.ledger = match access_control {
+            true => ledger.with_updates_counted(),
+            false => ledger,
+        };
         let mut cursor = self.cp.cursor.clone();
         let mut listed = self.cp.phase != Phase::Extract;
         let mut slowest_page = Duration::ZERO;
@@ -243,12 +258,16 @@ impl<'e> Run<'e> {
                 advanced_rules: advanced.as_ref(),
                 page_size: config.page_size,
             };
+            let fetch = |request| match access_control {
+                true => source.fetch_access_control_page(request),
+                false => source.fetch_page(request),
+            };
             let fetched = if pages_this_slice == 0 {
-                Some(self.renewing(source.fetch_page(request)).await?)
+                Some(self.renewing(fetch(request)).await?)
             } else {
                 let page_or_deadline = async {
                     tokio::select! {
-                        page = source.fetch_page(request) => Some(page),
+                        page = fetch(request) => Some(page),
                         _ = tokio::time::sleep_until(budget.deadline.into()) => None,
                     }
                 };
@@ -274,14 +293,16 @@ impl<'e> Run<'e> {
             for item in page.items {
                 // Sync rules read fields: documents written as JSON are read back into a map.
                 let item = match item {
-                    SourceItem::Json(doc) if !rules.is_empty() => match doc.to_document() {
-                        Ok(doc) => SourceItem::Upsert(doc),
-                        Err(e) => {
-                            warn!(job_id = %self.job_id, doc_id = %doc.id, error = %e, "skipping a document the source wrote as invalid JSON");
-                            self.ledger.counters.dropped += 1;
-                            continue;
+                    SourceItem::Json(doc) if !rules.is_empty() || access_control => {
+                        match doc.to_document() {
+                            Ok(doc) => SourceItem::Upsert(doc),
+                            Err(e) => {
+                                warn!(job_id = %self.job_id, doc_id = %doc.id, error = %e, "skipping a document the source wrote as invalid JSON");
+                                self.ledger.counters.dropped += 1;
+                                continue;
+                            }
                         }
-                    },
+                    }
                     item => item,
                 };
                 match item {
@@ -296,6 +317,23 @@ impl<'e> Run<'e> {
                             w.push_index_with(&index, Some(&id), id.clone(), |out| {
                                 appendix.write(&doc, &id, out)
                             })
+                        })
+                        .await?
+                    }
+                    SourceItem::Upsert(doc) if access_control => {
+                        let Some(identity) = acl::prepare(doc.fields, &stamp, now) else {
+                            warn!(job_id = %self.job_id, "skipping an identity without '_id'");
+                            self.ledger.counters.dropped += 1;
+                            continue;
+                        };
+                        self.push(&mut sink, |w| {
+                            w.push_upsert(
+                                &index,
+                                &identity.id,
+                                &identity.doc,
+                                &identity.upsert,
+                                identity.id.clone(),
+                            )
                         })
                         .await?
                     }
@@ -396,7 +434,8 @@ impl<'e> Run<'e> {
         let sweep = match self.job.job_type {
             JobType::Full => true,
             JobType::Incremental => source.incremental_lists_everything(),
-            JobType::AccessControl => false,
+            // Identities the source no longer lists are deleted.
+            JobType::AccessControl => true,
         };
         if sweep && !self.sweep(&index, budget).await? {
             return self.pause().await;

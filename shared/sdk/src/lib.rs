@@ -5,6 +5,8 @@
 //! - [`source`]: the descriptor and data-source traits, pages, items, errors, the registry;
 //! - [`json`]: builders of documents written as JSON straight from a wire format;
 //! - [`fields`]: typed reading of configuration values;
+//! - [`access_control`]: document-level security: the allowed-identities field and identity
+//!   documents;
 //! - [`ids`]: document ids as the reference writes them, and the reserved field names;
 //! - [`extract`]: text from files (`connectors-extract`): which files the reference downloads
 //!   ([`extract::is_supported`]), and the readers, for a source that needs text itself. A file
@@ -12,6 +14,7 @@
 //!
 //! See `docs/writing-a-source.md`.
 
+pub mod access_control;
 pub mod fields;
 pub mod ids;
 pub mod json;

@@ -87,6 +87,25 @@ pub trait SourceDescriptor: Send + Sync {
     /// Builds a source from a connector's configuration. Field-level checks (required,
     /// `validations`, `depends_on`) have already passed.
     fn build(&self, configuration: &Configuration) -> Result<Box<dyn DataSource>, SourceError>;
+    /// [`SourceDescriptor::build`] for a sync job, knowing the connector's features: sources
+    /// with document-level security override this to learn whether it is on.
+    fn build_for(
+        &self,
+        configuration: &Configuration,
+        context: &BuildContext,
+    ) -> Result<Box<dyn DataSource>, SourceError> {
+        let _ = context;
+        self.build(configuration)
+    }
+}
+
+/// What a sync job knows about its connector beyond the configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildContext {
+    /// The connector's `features.document_level_security.enabled`. Document-level security is
+    /// in effect when this and the source's own toggle (`use_document_level_security`) are on,
+    /// as the reference's `_dls_enabled()` decides.
+    pub document_level_security: bool,
 }
 
 /// Which documents a sync asks for.
@@ -216,6 +235,18 @@ pub trait DataSource: Send + Sync {
 
     /// Lists the page after `request.cursor`.
     async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError>;
+
+    /// Access-control syncs: the identity documents (see [`crate::access_control`]) of the
+    /// page after `request.cursor`, written to `.search-acl-filter-<index>`; identities the
+    /// listing no longer yields are deleted there.
+    async fn fetch_access_control_page(
+        &self,
+        _request: PageRequest<'_>,
+    ) -> Result<Page, SourceError> {
+        Err(SourceError::Other(
+            "This source does not support document level security.".into(),
+        ))
+    }
 
     /// Downloads the content of a document that carried a `download` handle. `Ok(None)` means
     /// there is nothing to extract (unsupported type, too large).

@@ -2,7 +2,10 @@
 
 pub mod database;
 pub mod dir;
+pub mod graphql;
+pub(crate) mod http;
 pub mod mysql;
+pub mod network_drive;
 pub mod objects;
 pub mod postgresql;
 pub mod python;
@@ -30,6 +33,8 @@ pub fn registry_with(limits: objects::Limits) -> SourceRegistry {
     }));
     r.register(Box::new(objects::azure::AzureBlobSource { limits }));
     r.register(Box::new(redis::RedisSource));
+    r.register(Box::new(graphql::GraphQlSource::default()));
+    r.register(Box::new(network_drive::NetworkDriveSource { limits }));
     r.register(Box::new(objects::gcs::GcsSource {
         limits,
         ..Default::default()

@@ -122,6 +122,7 @@ impl Default for Shared {
 static MOTO: Shared = Shared::new();
 static AZURITE: Shared = Shared::new();
 static FAKE_GCS: Shared = Shared::new();
+static GRAPHQL: Shared = Shared::new();
 
 /// moto_server (S3, SQS, Secrets Manager, SSM).
 pub fn moto() -> Option<&'static Emulator> {
@@ -203,6 +204,47 @@ pub fn fake_gcs() -> Option<&'static Emulator> {
                 "memory",
                 "-log-level",
                 "error",
+            ],
+        ))
+    })
+}
+
+/// How many users the GraphQL test server serves (`sampleData.users`).
+pub const GRAPHQL_DOC_COUNT: usize = 1010;
+/// The token its `/bearer/graphql` path requires.
+pub const GRAPHQL_TOKEN: &str = "test-token-8c1f";
+/// The Basic credentials its `/basic/graphql` path requires.
+pub const GRAPHQL_BASIC: (&str, &str) = ("graphql-user", "pässword");
+
+/// The GraphQL test server (`tests/graphql/server.mjs`: graphql-yoga from `.tools/graphql`)
+/// with [`GRAPHQL_DOC_COUNT`] users; its paths choose auth checks and faults (see the script).
+pub fn graphql() -> Option<&'static Emulator> {
+    GRAPHQL.get(|| {
+        let script = repo().join("tests/graphql/server.mjs");
+        let yoga = repo().join(".tools/graphql/node_modules/graphql-yoga/package.json");
+        let (Some(node), true) = (tool("node"), yoga.is_file()) else {
+            missing(
+                "graphql-yoga",
+                "npm ci it into .tools/graphql; bash tests/tools.sh does",
+            );
+            return None;
+        };
+        let script = script.display().to_string();
+        let docs = GRAPHQL_DOC_COUNT.to_string();
+        let basic = format!("{}:{}", GRAPHQL_BASIC.0, GRAPHQL_BASIC.1);
+        Some(Emulator::start(
+            "the GraphQL test server",
+            &node,
+            &[
+                &script,
+                "--port",
+                "{port}",
+                "--docs",
+                &docs,
+                "--token",
+                GRAPHQL_TOKEN,
+                "--basic",
+                &basic,
             ],
         ))
     })

@@ -11,11 +11,13 @@
 //!   server is down (failing under `CI`), names unique to a run.
 //! - [`emulator`]: emulators (moto, azurite, fake-gcs-server) started on a free port for the
 //!   life of the test binary; [`fault`]: a proxy that answers the first requests with
-//!   throttling errors; [`objects`]: clients that set up buckets and objects in the emulators.
+//!   throttling errors; [`objects`]: clients that set up buckets and objects in the emulators;
+//!   [`samba`]: a private Samba server for the network drive.
 
 pub mod emulator;
 pub mod fault;
 pub mod objects;
+pub mod samba;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,10 +40,18 @@ impl EsEnv {
         Self::start_with(es_sim::SimConfig::default()).await
     }
 
-    /// An es-sim with `config`; the client retries after 10 to 50 ms.
+    /// An es-sim with `config`; the client retries after 10 to 50 ms, and logs in as the
+    /// security user when security is on.
     pub async fn start_with(config: es_sim::SimConfig) -> EsEnv {
+        let user = config.security.clone();
         let sim = es_sim::start(config).await.expect("es-sim starts");
         let mut cfg = EsConfig::url(sim.url());
+        if let Some(user) = user {
+            cfg.auth = es_client::Auth::Basic {
+                username: user.username,
+                password: user.password,
+            };
+        }
         cfg.retry.initial_backoff = Duration::from_millis(10);
         cfg.retry.max_backoff = Duration::from_millis(50);
         let es = EsClient::new(cfg).expect("client");

@@ -49,6 +49,20 @@ pub(super) fn write_update<T: Serialize + ?Sized>(
     serde_json::to_writer(w, &UpdateLine { doc, doc_as_upsert })
 }
 
+/// The source of an `update` with a separate `upsert`: `{"doc": doc, "upsert": upsert}`.
+pub(super) fn write_upsert<T: Serialize + ?Sized, U: Serialize + ?Sized>(
+    w: &mut Vec<u8>,
+    doc: &T,
+    upsert: &U,
+) -> serde_json::Result<()> {
+    #[derive(Serialize)]
+    struct Line<'a, T: ?Sized, U: ?Sized> {
+        doc: &'a T,
+        upsert: &'a U,
+    }
+    serde_json::to_writer(w, &Line { doc, upsert })
+}
+
 /// Appends one operation to `buf`. The index must be non-empty, and the id too when given;
 /// updates and deletes need one. On a serialization error `buf` is left as it was.
 pub(super) fn encode(

@@ -124,6 +124,21 @@ impl<K> BulkWriter<K> {
             })
     }
 
+    /// `update` of `doc`, or `upsert` indexed whole when the document does not exist.
+    pub fn push_upsert<T: Serialize + ?Sized, U: Serialize + ?Sized>(
+        &mut self,
+        index: &str,
+        id: &str,
+        doc: &T,
+        upsert: &U,
+        key: K,
+    ) -> Result<bool, EsError> {
+        self.pending
+            .push(BulkAction::Update, index, Some(id), key, |w| {
+                encoder::write_upsert(w, doc, upsert)
+            })
+    }
+
     /// `delete`. A missing document is a success with result `not_found`.
     pub fn push_delete(&mut self, index: &str, id: &str, key: K) -> Result<bool, EsError> {
         self.pending

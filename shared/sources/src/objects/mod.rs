@@ -19,7 +19,6 @@
 
 pub mod azure;
 pub mod gcs;
-mod http;
 pub mod s3;
 
 use async_trait::async_trait;

@@ -25,7 +25,8 @@ use url::Url;
 use self::auth::SharedKey;
 use self::xml::BlobXml;
 use super::s3::{advanced_int, extraction_field};
-use super::{Limits, Listed, Listing, ObjectSource, Scope, Store, http};
+use super::{Limits, Listed, Listing, ObjectSource, Scope, Store};
+use crate::http;
 use crate::python;
 
 /// The `azure_blob_storage` source.

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::objects::http;
+use crate::http;
 
 /// Read-only access to objects and bucket listings.
 pub(crate) const SCOPE: &str = "https://www.googleapis.com/auth/devstorage.read_only";

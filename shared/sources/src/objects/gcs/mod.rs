@@ -20,7 +20,8 @@ use url::Url;
 
 use self::auth::ServiceAccount;
 use super::s3::extraction_field;
-use super::{Limits, Listed, Listing, ObjectSource, Scope, Store, http};
+use super::{Limits, Listed, Listing, ObjectSource, Scope, Store};
+use crate::http;
 
 const GOOGLE_ENDPOINT: &str = "https://storage.googleapis.com";
 const CONSOLE_URL: &str = "https://console.cloud.google.com/storage/browser/_details/";

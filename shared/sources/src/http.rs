@@ -1,7 +1,7 @@
-//! The HTTP client of the REST providers (Azure Blob, Google Cloud Storage): one `reqwest`
-//! client per source, throttling and server errors retried with exponential backoff that honours
-//! `Retry-After`, and bodies read with a byte cap so that no object costs more memory than the
-//! cap.
+//! The HTTP client of the REST sources (Azure Blob and Google Cloud Storage, GraphQL): a
+//! `reqwest` client per source, throttling, server errors and connection failures retried with
+//! exponential backoff that honours `Retry-After`, and bodies read with a byte cap so that no
+//! object costs more memory than the cap.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use tracing::warn;
 
-/// The first back-off; doubled after each attempt.
+/// The first back-off of [`send`]; doubled after each attempt.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// The longest wait, whatever `Retry-After` says.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -49,15 +49,38 @@ fn asked_wait(response: &Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// How often a request is tried, and how long to wait before the second attempt (doubled after
+/// each further one, unless the server says how long).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Retry {
+    pub attempts: u32,
+    pub first_backoff: Duration,
+}
+
 /// Sends the request built by `build` (at most `attempts` times) (called again for each attempt, so that it can sign
 /// with a fresh date), retrying throttling and server errors and connection failures. Returns
 /// the first response that is neither, which may be an error status for the caller to map.
 pub(crate) async fn send(
     what: &str,
     attempts: u32,
-    mut build: impl FnMut() -> Result<RequestBuilder, SourceError>,
+    build: impl FnMut() -> Result<RequestBuilder, SourceError>,
 ) -> Result<Response, SourceError> {
-    let mut backoff = FIRST_BACKOFF;
+    let retry = Retry {
+        attempts,
+        first_backoff: FIRST_BACKOFF,
+    };
+    send_with(what, retry, build, |e| unavailable(what, e)).await
+}
+
+/// [`send`] with its own retry policy, and `failed` to turn the last transport error (after the
+/// retries) into the source's error.
+pub(crate) async fn send_with(
+    what: &str,
+    retry: Retry,
+    mut build: impl FnMut() -> Result<RequestBuilder, SourceError>,
+    failed: impl Fn(&reqwest::Error) -> SourceError,
+) -> Result<Response, SourceError> {
+    let mut backoff = retry.first_backoff;
     let mut attempt = 1;
     loop {
         let outcome = build()?.send().await;
@@ -66,23 +89,47 @@ pub(crate) async fn send(
                 asked_wait(response).unwrap_or(backoff).min(MAX_BACKOFF)
             }
             Err(e) if e.is_connect() || e.is_timeout() || e.is_request() => backoff,
-            _ => return outcome.map_err(|e| unavailable(what, &e)),
+            _ => return outcome.map_err(|e| failed(&e)),
         };
-        if attempt >= attempts.max(1) {
-            return outcome.map_err(|e| unavailable(what, &e));
+        if attempt >= retry.attempts.max(1) {
+            return outcome.map_err(|e| failed(&e));
         }
         match &outcome {
             Ok(r) => {
                 warn!(%what, status = %r.status(), attempt, wait_ms = wait.as_millis() as u64, "throttled or server error; retrying")
             }
             Err(e) => {
-                warn!(%what, error = %e, attempt, wait_ms = wait.as_millis() as u64, "request failed; retrying")
+                warn!(%what, error = %describe(e), attempt, wait_ms = wait.as_millis() as u64, "request failed; retrying")
             }
         }
         tokio::time::sleep(wait).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
         attempt += 1;
     }
+}
+
+/// A transport error without its URL (which may carry a query string), with its causes:
+/// `error sending request: client error (Connect): tcp connect error: Connection refused`.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "operation timed out".to_string()
+    } else if e.is_connect() || e.is_request() {
+        "error sending request".to_string()
+    } else if e.is_body() || e.is_decode() {
+        "error reading the response body".to_string()
+    } else {
+        "HTTP error".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn unavailable(what: &str, e: &reqwest::Error) -> SourceError {
