@@ -4,6 +4,7 @@
 //!
 //! - [`source`]: the descriptor and data-source traits, pages, items, errors, the registry;
 //! - [`json`]: builders of documents written as JSON straight from a wire format;
+//! - [`customize`]: a source wrapped to change its documents, identity or defaults;
 //! - [`fields`]: typed reading of configuration values;
 //! - [`access_control`]: document-level security: the allowed-identities field and identity
 //!   documents;
@@ -15,6 +16,7 @@
 //! See `docs/writing-a-source.md`.
 
 pub mod access_control;
+pub mod customize;
 pub mod fields;
 pub mod ids;
 pub mod json;

@@ -9,11 +9,13 @@
 //!   process would.
 //! - [`init_logs`], [`server_up`], [`unique`]: logs in test output, skipping when a local
 //!   server is down (failing under `CI`), names unique to a run.
+//! - [`conformance`]: the properties every source must have, checked against its real server;
 //! - [`emulator`]: emulators (moto, azurite, fake-gcs-server) started on a free port for the
 //!   life of the test binary; [`fault`]: a proxy that answers the first requests with
 //!   throttling errors; [`objects`]: clients that set up buckets and objects in the emulators;
 //!   [`samba`]: a private Samba server for the network drive.
 
+pub mod conformance;
 pub mod emulator;
 pub mod fault;
 pub mod objects;
