@@ -164,6 +164,8 @@ async fn network_drive_full_incremental_and_resume() {
         }
         let rel = path.strip_prefix(root).unwrap().trim_start_matches('\\');
         let meta = std::fs::metadata(dir.join(rel.replace('\\', "/"))).unwrap();
+        // Samba's file id is the inode number.
+        assert_eq!(d["_id"], json!(meta.ino().to_string()), "{path}");
         // Samba reports the change time as the file's ctime (or mtime when newer).
         let change = [
             iso(meta.ctime(), meta.ctime_nsec()),
@@ -690,4 +692,78 @@ async fn network_drive_access_control_syncs_are_scheduled() {
         job.connector.index_name.as_deref(),
         Some(".search-acl-filter-search-sched")
     );
+}
+
+/// The conformance kit over a folder of the share.
+struct Share {
+    dir: PathBuf,
+    values: Value,
+}
+
+impl Share {
+    fn path(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("item-{i:02}.txt"))
+    }
+
+    fn text(i: usize, version: u32) -> String {
+        if version == 0 {
+            format!("item {i}")
+        } else {
+            format!("item {i}, changed")
+        }
+    }
+}
+
+impl connectors_testkit::conformance::Subject for Share {
+    fn descriptor(&self) -> Box<dyn SourceDescriptor> {
+        Box::new(source())
+    }
+    fn values(&self) -> Value {
+        self.values.clone()
+    }
+    async fn seed(&mut self, n: usize) {
+        for e in std::fs::read_dir(&self.dir).unwrap() {
+            std::fs::remove_file(e.unwrap().path()).unwrap();
+        }
+        for i in 0..n {
+            self.insert(i).await;
+        }
+    }
+    async fn update(&mut self, i: usize) {
+        write(&self.path(i), &Self::text(i, 1));
+    }
+    async fn delete(&mut self, i: usize) {
+        std::fs::remove_file(self.path(i)).unwrap();
+    }
+    async fn insert(&mut self, i: usize) {
+        write(&self.path(i), &Self::text(i, 0));
+    }
+    fn id(&self, i: usize) -> String {
+        std::fs::metadata(self.path(i))
+            .map(|m| m.ino().to_string())
+            .unwrap_or_default()
+    }
+    fn expected(&self, i: usize, version: u32) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("title".into(), json!(format!("item-{i:02}.txt")));
+        m.insert("size".into(), json!(Self::text(i, version).len()));
+        m.insert("body".into(), json!(Self::text(i, version)));
+        m
+    }
+    fn rule_field(&self, i: usize) -> (String, String) {
+        ("title".into(), format!("item-{i:02}.txt"))
+    }
+    fn required_field(&self) -> &'static str {
+        "server_ip"
+    }
+    fn secret(&self) -> Option<String> {
+        Some(PASSWORD.into())
+    }
+}
+
+#[tokio::test]
+async fn network_drive_conforms() {
+    let Some(server) = samba::samba() else { return };
+    let (dir, values) = folder(server, "conformance");
+    connectors_testkit::conformance::check(&mut Share { dir, values }).await;
 }

@@ -322,3 +322,60 @@ fn redis_schema_is_the_reference_s() {
     assert_eq!(published["port"]["type"], json!("int"));
     assert_eq!(published["password"]["sensitive"], json!(true));
 }
+
+/// The conformance kit over database 14: one string key per item.
+struct Keys {
+    con: redis::aio::MultiplexedConnection,
+}
+
+impl connectors_testkit::conformance::Subject for Keys {
+    fn descriptor(&self) -> Box<dyn SourceDescriptor> {
+        Box::new(RedisSource)
+    }
+    fn values(&self) -> Value {
+        values(json!({"database": "14"}))
+    }
+    async fn seed(&mut self, n: usize) {
+        exec(&mut self.con, &["FLUSHDB"]).await;
+        for i in 0..n {
+            self.insert(i).await;
+        }
+    }
+    async fn update(&mut self, i: usize) {
+        exec(&mut self.con, &["SET", &format!("item:{i}"), &format!("value {i}, changed")]).await;
+    }
+    async fn delete(&mut self, i: usize) {
+        exec(&mut self.con, &["DEL", &format!("item:{i}")]).await;
+    }
+    async fn insert(&mut self, i: usize) {
+        exec(&mut self.con, &["SET", &format!("item:{i}"), &format!("value {i}")]).await;
+    }
+    fn id(&self, i: usize) -> String {
+        hash_id(&format!("14/item:{i}"))
+    }
+    fn expected(&self, i: usize, _version: u32) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("key".into(), json!(format!("item:{i}")));
+        m.insert("value".into(), json!(format!("value {i}")));
+        m.insert("database".into(), json!("14"));
+        m
+    }
+    fn rule_field(&self, i: usize) -> (String, String) {
+        ("key".into(), format!("item:{i}"))
+    }
+    fn required_field(&self) -> &'static str {
+        "host"
+    }
+}
+
+#[tokio::test]
+async fn redis_conforms() {
+    if !server_up("Redis", "127.0.0.1:6379").await {
+        return;
+    }
+    let mut keys = Keys {
+        con: redis_db(14).await,
+    };
+    connectors_testkit::conformance::check(&mut keys).await;
+    exec(&mut keys.con, &["FLUSHDB"]).await;
+}

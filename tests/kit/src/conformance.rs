@@ -23,11 +23,11 @@ use connectors_protocol::{
     BasicRule, Configuration, FilteringValidation, JobType, SyncStatus, TriggerMethod,
     validate_configuration,
 };
-use connectors_sdk::{SourceDescriptor, SourceRegistry, SyncMode};
+use connectors_sdk::{PageRequest, SourceDescriptor, SourceRegistry, SyncMode, normalise_id};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    EsEnv, configuration, connector, fast_engine_config, index_docs, list_all, run_to_end,
+    EsEnv, configuration, connector, fast_engine_config, index_docs, run_to_end,
 };
 
 /// How many items [`check`] seeds.
@@ -123,23 +123,11 @@ pub async fn check(subject: &mut impl Subject) {
     );
 
     // 3. Resumption after every page, by a new source each time.
-    let listing = list_all(
-        &*subject.descriptor(),
-        &config,
-        SyncMode::Full,
-        None,
-        1,
-        true,
-    )
-    .await;
-    let listed: BTreeSet<String> = listing.docs.keys().cloned().collect();
+    let order = resumed_listing(&*subject.descriptor(), &config).await;
+    let listed: BTreeSet<String> = order.iter().cloned().collect();
     let want: BTreeSet<String> = all.iter().map(|i| subject.id(*i)).collect();
     assert_eq!(listed, want, "{service_type}: resumed listing");
-    assert_eq!(
-        listing.order.len(),
-        ITEMS,
-        "{service_type}: an item listed twice"
-    );
+    assert_eq!(order.len(), ITEMS, "{service_type}: an item listed twice");
 
     // 4. Exact deletions.
     subject.delete(0).await;
@@ -164,8 +152,10 @@ pub async fn check(subject: &mut impl Subject) {
         // Sources compare modification times with the previous sync's start.
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         subject.update(2).await;
-        subject.delete(3).await;
+        // Inserted before the deletion: file systems hand a deleted file's inode (which some
+        // sources use as the id, as SMB does) to the next new file.
         subject.insert(ITEMS).await;
+        subject.delete(3).await;
         let (status, job) = sync(&env, &engine, JobType::Incremental).await;
         assert_eq!(status, SyncStatus::Completed, "{service_type}: incremental");
         let docs = index_docs(&env.es, &index).await;
@@ -235,6 +225,36 @@ fn engine(env: &EsEnv, subject: &impl Subject) -> Engine {
             ..fast_engine_config()
         },
     )
+}
+
+/// The ids of a full listing asking for one-item pages (a hint some sources round up), with a
+/// new source for every page, as a new worker would resume.
+async fn resumed_listing(descriptor: &dyn SourceDescriptor, config: &Configuration) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<Value> = None;
+    for _ in 0..10_000 {
+        let source = descriptor.build(config).expect("build");
+        let page = source
+            .fetch_page(PageRequest {
+                cursor: cursor.as_ref(),
+                mode: SyncMode::Full,
+                advanced_rules: None,
+                page_size: 1,
+            })
+            .await
+            .expect("page");
+        for item in page.items {
+            if let Some(doc) = item.to_document() {
+                let id = doc.fields.get("_id").and_then(normalise_id).expect("an _id");
+                ids.push(id);
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return ids,
+        }
+    }
+    panic!("{}: the listing does not end", descriptor.service_type())
 }
 
 async fn sync(env: &EsEnv, engine: &Engine, kind: JobType) -> (SyncStatus, String) {
