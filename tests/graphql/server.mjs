@@ -19,6 +19,9 @@
 //   status-<code>  answers that status, with a GraphQL `errors` body
 //   html           answers 200 with an HTML page
 //   delay-<ms>     answers after that many milliseconds
+//   data-<name>    `sampleData.users` serves the array of users in <data dir>/<name>.json
+//                  (re-read on every request, so a test changes the data by rewriting it)
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -40,6 +43,7 @@ const port = Number(option('port', 'PORT') ?? 4000);
 const docCount = Number(option('docs', 'DOC_COUNT') ?? 2500);
 const token = option('token', 'GRAPHQL_TOKEN');
 const basic = option('basic', 'GRAPHQL_BASIC');
+const dataDir = option('data-dir', 'GRAPHQL_DATA_DIR');
 
 const FIRST_NAMES = ['Ada', 'Grace', 'Linus', 'Émile', 'Zoë', "O'Brien", 'Søren', '李'];
 const CITIES = ['Amsterdam', 'São Paulo', 'Zürich', 'Kyoto'];
@@ -59,14 +63,15 @@ export function user(i) {
 
 const b64 = (s) => Buffer.from(String(s)).toString('base64');
 
-function page(start, first) {
+function page(start, first, data) {
   const end = start + first;
+  const count = data ? data.length : docCount;
   const nodes = [];
-  for (let i = start; i < Math.min(end, docCount); i++) nodes.push(user(i));
+  for (let i = start; i < Math.min(end, count); i++) nodes.push(data ? data[i] : user(i));
   return {
     nodes,
     pageInfo: {
-      hasNextPage: end < docCount,
+      hasNextPage: end < count,
       hasPreviousPage: start > 0,
       startCursor: b64(start + 1),
       endCursor: b64(end),
@@ -122,7 +127,10 @@ const resolvers = {
   },
   SampleData: {
     total: () => docCount,
-    users: (_, { after, first }) => {
+    users: (_, { after, first }, context) => {
+      const name = context.request.headers.get('x-test-data');
+      const data =
+        name && dataDir ? JSON.parse(readFileSync(join(dataDir, `${name}.json`), 'utf8')) : null;
       const size = first ?? 100;
       if (size < 1) throw new GraphQLError(`first must be positive, not ${size}`);
       let start = 0;
@@ -130,7 +138,7 @@ const resolvers = {
         start = Number(Buffer.from(after, 'base64').toString());
         if (!Number.isInteger(start) || start < 0) throw new GraphQLError(`invalid cursor ${after}`);
       }
-      return page(start, size);
+      return page(start, size, data);
     },
   },
 };
@@ -219,6 +227,8 @@ async function handle(req, res) {
   for (const [k, v] of Object.entries(req.headers)) {
     if (typeof v === 'string') headers.set(k, v);
   }
+  const data = flags.find((f) => f.startsWith('data-'));
+  if (data) headers.set('x-test-data', data.slice(5));
   const target = new URL(`/graphql${url.search}`, url);
   const response = await yoga.fetch(target, {
     method: req.method,

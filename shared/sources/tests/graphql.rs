@@ -638,3 +638,92 @@ fn graphql_schema_is_the_reference_s() {
     assert_eq!(published.to_string(), expected.to_string());
     assert!(connectors_sources::registry().get("graphql").is_some());
 }
+
+/// The conformance kit over users the test writes to a file the server serves
+/// (`/data-<name>/graphql`), with Bearer credentials as the secret.
+struct Users {
+    base: String,
+    file: std::path::PathBuf,
+    users: BTreeMap<usize, u32>,
+}
+
+impl Users {
+    fn first_name(i: usize, version: u32) -> String {
+        if version == 0 {
+            format!("user {i}")
+        } else {
+            format!("user {i}, changed")
+        }
+    }
+
+    fn write(&self) {
+        let users: Vec<Value> = self
+            .users
+            .iter()
+            .map(|(i, v)| {
+                json!({"id": format!("conf_{i}"), "index": i, "first_name": Self::first_name(*i, *v),
+                    "updatedAt": "2024-01-01T00:00:00Z", "description": "", "address": null, "tags": []})
+            })
+            .collect();
+        std::fs::write(&self.file, serde_json::to_vec(&users).unwrap()).unwrap();
+    }
+}
+
+impl connectors_testkit::conformance::Subject for Users {
+    fn descriptor(&self) -> Box<dyn SourceDescriptor> {
+        Box::new(source())
+    }
+    fn values(&self) -> Value {
+        values(
+            &self.base,
+            "/data-conformance/bearer/graphql",
+            json!({"authentication_method": "bearer", "token": GRAPHQL_TOKEN,
+                "graphql_query": paged_query(Some(3))}),
+        )
+    }
+    async fn seed(&mut self, n: usize) {
+        self.users = (0..n).map(|i| (i, 0)).collect();
+        self.write();
+    }
+    async fn update(&mut self, i: usize) {
+        self.users.insert(i, 1);
+        self.write();
+    }
+    async fn delete(&mut self, i: usize) {
+        self.users.remove(&i);
+        self.write();
+    }
+    async fn insert(&mut self, i: usize) {
+        self.users.insert(i, 0);
+        self.write();
+    }
+    fn id(&self, i: usize) -> String {
+        format!("conf_{i}")
+    }
+    fn expected(&self, i: usize, version: u32) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("first_name".into(), json!(Self::first_name(i, version)));
+        m.insert("index".into(), json!(i));
+        m
+    }
+    fn rule_field(&self, i: usize) -> (String, String) {
+        ("first_name".into(), Self::first_name(i, 0))
+    }
+    fn required_field(&self) -> &'static str {
+        "http_endpoint"
+    }
+    fn secret(&self) -> Option<String> {
+        Some(GRAPHQL_TOKEN.into())
+    }
+}
+
+#[tokio::test]
+async fn graphql_conforms() {
+    let Some(base) = server() else { return };
+    let mut users = Users {
+        base,
+        file: emulator::graphql_data_dir().join("conformance.json"),
+        users: BTreeMap::new(),
+    };
+    connectors_testkit::conformance::check(&mut users).await;
+}

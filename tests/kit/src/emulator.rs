@@ -216,6 +216,12 @@ pub const GRAPHQL_TOKEN: &str = "test-token-8c1f";
 /// The Basic credentials its `/basic/graphql` path requires.
 pub const GRAPHQL_BASIC: (&str, &str) = ("graphql-user", "pässword");
 
+/// The folder whose `<name>.json` files the GraphQL test server serves on its `/data-<name>/graphql`
+/// paths (an array of users each).
+pub fn graphql_data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("conn-graphql-data-{}", std::process::id()))
+}
+
 /// The GraphQL test server (`tests/graphql/server.mjs`: graphql-yoga from `.tools/graphql`)
 /// with [`GRAPHQL_DOC_COUNT`] users; its paths choose auth checks and faults (see the script).
 pub fn graphql() -> Option<&'static Emulator> {
@@ -232,6 +238,9 @@ pub fn graphql() -> Option<&'static Emulator> {
         let script = script.display().to_string();
         let docs = GRAPHQL_DOC_COUNT.to_string();
         let basic = format!("{}:{}", GRAPHQL_BASIC.0, GRAPHQL_BASIC.1);
+        let data = graphql_data_dir();
+        let _ = std::fs::create_dir_all(&data);
+        let data = data.display().to_string();
         Some(Emulator::start(
             "the GraphQL test server",
             &node,
@@ -245,6 +254,8 @@ pub fn graphql() -> Option<&'static Emulator> {
                 GRAPHQL_TOKEN,
                 "--basic",
                 &basic,
+                "--data-dir",
+                &data,
             ],
         ))
     })
