@@ -6,7 +6,8 @@
 #      moto_server and drive the Lambda functions, in-process and under `cargo lambda watch`);
 #   2. the es-sim conformance suite with the official Python Elasticsearch client;
 #   3. extraction against the Tika oracle (tests/extraction/run.sh), token overlap >= 0.9 per format;
-#   4. the demo (`connectors demo`), which must complete a sync;
+#   4. the demo (`connectors demo`), which must complete a sync, and the source scaffold
+#      (`connectors source new` in a copy of the repository, whose generated test must pass);
 #   5. the container image (tests/container.sh): the static musl build, the image, and the
 #      service in podman against es-sim, as README's "Run in a container" describes.
 # Set ES_URL (and ES_API_KEY or ES_USERNAME/ES_PASSWORD) to run the client tests against a
@@ -48,6 +49,9 @@ bash "$REPO/tests/extraction/run.sh"
 
 step "demo"
 cargo run -q -p connectors -- demo
+
+step "source scaffold (tests/scaffold.sh)"
+bash "$REPO/tests/scaffold.sh"
 
 step "container image (tests/container.sh)"
 CONTAINER_LOG_FILE="$(mktemp)"

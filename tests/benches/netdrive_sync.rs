@@ -15,16 +15,16 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connectors_engine::{Budget, Engine, EngineConfig, SliceOutcome};
-use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
+use connectors_engine::{Engine, EngineConfig};
+use connectors_protocol::JobType;
 use connectors_sdk::{SourceDescriptor, SourceRegistry};
 use connectors_sources::network_drive::NetworkDriveSource;
 use connectors_sources::objects::Limits;
 use connectors_testkit::samba::{self, PASSWORD, USER};
-use es_client::{EsClient, EsConfig, NewConnector};
+use es_client::{EsClient, EsConfig};
 use serde_json::{Value, json};
 
-use common::{median, peak_rss_mib, start_es_sim};
+use common::{ensure_connector, measure_in_child, median, peak_rss_mib, run_job, start_es_sim};
 
 const FOLDERS: usize = 50;
 const PER_FOLDER: usize = 200;
@@ -50,32 +50,16 @@ fn source() -> NetworkDriveSource {
 /// One measured job in this process; prints `docs secs rss_mib`.
 async fn measure(es_url: &str, connector: &str, job_type: &str, values: &str) {
     let es = EsClient::new(EsConfig::url(es_url)).expect("client");
-    let dls = connector.contains("dls");
-    if es.connectors().get(connector, false).await.is_err() {
-        es.connectors()
-            .put(
-                Some(connector),
-                &NewConnector {
-                    index_name: Some(format!("search-{connector}")),
-                    service_type: Some("network_drive".into()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("connector");
-        let values: Value = serde_json::from_str(values).expect("values");
-        let mut schema = source().default_configuration();
-        for (k, v) in values.as_object().expect("object") {
-            schema[k.as_str()].value = v.clone();
-        }
-        if dls {
-            schema["use_document_level_security"].value = json!(true);
-            schema["drive_type"].value = json!("linux");
-        }
-        es.connectors()
-            .update_configuration(connector, &es_client::ConfigurationUpdate::Schema(schema))
-            .await
-            .expect("configuration");
+    let mut schema = source().default_configuration();
+    let values: Value = serde_json::from_str(values).expect("values");
+    for (k, v) in values.as_object().expect("object") {
+        schema[k.as_str()].value = v.clone();
+    }
+    if connector.contains("dls") {
+        schema["use_document_level_security"].value = json!(true);
+        schema["drive_type"].value = json!("linux");
+    }
+    if ensure_connector(&es, connector, "network_drive", schema).await {
         es.connectors()
             .update_features(connector, &source().features().to_features())
             .await
@@ -88,66 +72,19 @@ async fn measure(es_url: &str, connector: &str, job_type: &str, values: &str) {
         "incremental" => JobType::Incremental,
         _ => JobType::Full,
     };
-    let job = es
-        .sync_jobs()
-        .create(connector, kind, TriggerMethod::OnDemand)
-        .await
-        .expect("job");
-    let started = Instant::now();
-    let mut slice = Some(0);
-    loop {
-        match engine
-            .run_slice(&job, slice, Budget::for_duration(Duration::from_secs(3600)))
-            .await
-            .expect("slice")
-        {
-            SliceOutcome::Finished(s) => {
-                assert_eq!(s, SyncStatus::Completed);
-                break;
-            }
-            SliceOutcome::Continue { next_slice } => slice = Some(next_slice),
-            other => panic!("{other:?}"),
-        }
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let docs = es
-        .sync_jobs()
-        .get(&job)
-        .await
-        .expect("job")
-        .indexed_document_count;
+    let (docs, secs) = run_job(&es, &engine, connector, kind).await;
     println!("{docs} {secs:.3} {:.1}", peak_rss_mib());
 }
 
 fn child(es_url: &str, connector: &str, job_type: &str, values: &Value) -> (u64, f64, f64) {
-    let out = Command::new(std::env::current_exe().expect("self"))
-        .env("MIMALLOC_ALLOW_THP", "0")
-        .args([
-            "--measure",
-            es_url,
-            connector,
-            job_type,
-            &values.to_string(),
-        ])
-        .output()
-        .expect("measure");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let f: Vec<&str> = text
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    assert!(
-        f.len() == 3,
-        "measurement failed: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        f[0].parse().unwrap_or(0),
-        f[1].parse().unwrap_or(0.0),
-        f[2].parse().unwrap_or(0.0),
-    )
+    let args = [
+        "--measure",
+        es_url,
+        connector,
+        job_type,
+        &values.to_string(),
+    ];
+    measure_in_child(&args.map(String::from))
 }
 
 /// `smbclient`'s recursive listing and download of the benchmark folder; seconds.

@@ -16,12 +16,11 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connectors_engine::{Budget, Engine, EngineConfig, SliceOutcome};
-use connectors_protocol::{JobType, SyncStatus, TriggerMethod};
+use connectors_engine::{Engine, EngineConfig};
+use connectors_protocol::JobType;
 use connectors_sdk::{SourceDescriptor, SourceRegistry};
 use connectors_sources::objects::Limits;
 use connectors_sources::objects::azure::AzureBlobSource;
@@ -31,11 +30,11 @@ use connectors_testkit::emulator::{self, AZURITE_ACCOUNT, AZURITE_KEY};
 use connectors_testkit::objects::{
     AzureClient, GcsClient, S3Client, StoreClient, key_file, service_key, token_endpoint,
 };
-use es_client::{EsClient, EsConfig, NewConnector};
+use es_client::{EsClient, EsConfig};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use common::{median, peak_rss_mib, start_es_sim};
+use common::{ensure_connector, measure_in_child, median, peak_rss_mib, run_job, start_es_sim};
 
 const SMALL: usize = 10_000;
 const LARGE: usize = 1_000;
@@ -91,28 +90,12 @@ async fn measure(
 ) {
     let es = EsClient::new(EsConfig::url(es_url)).expect("client");
     let descriptor = descriptor(provider, endpoint);
-    if es.connectors().get(connector, false).await.is_err() {
-        es.connectors()
-            .put(
-                Some(connector),
-                &NewConnector {
-                    index_name: Some(format!("search-{connector}")),
-                    service_type: Some(descriptor.service_type().into()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("connector");
-        let values: Value = serde_json::from_str(values).expect("values");
-        let mut schema = descriptor.default_configuration();
-        for (k, v) in values.as_object().expect("object") {
-            schema[k.as_str()].value = v.clone();
-        }
-        es.connectors()
-            .update_configuration(connector, &es_client::ConfigurationUpdate::Schema(schema))
-            .await
-            .expect("configuration");
+    let values: Value = serde_json::from_str(values).expect("values");
+    let mut schema = descriptor.default_configuration();
+    for (k, v) in values.as_object().expect("object") {
+        schema[k.as_str()].value = v.clone();
     }
+    ensure_connector(&es, connector, descriptor.service_type(), schema).await;
     let mut registry = SourceRegistry::new();
     registry.register(descriptor);
     let engine = Engine::new(es.clone(), Arc::new(registry), EngineConfig::default());
@@ -121,34 +104,7 @@ async fn measure(
     } else {
         JobType::Full
     };
-    let job = es
-        .sync_jobs()
-        .create(connector, kind, TriggerMethod::OnDemand)
-        .await
-        .expect("job");
-    let started = Instant::now();
-    let mut slice = Some(0);
-    loop {
-        match engine
-            .run_slice(&job, slice, Budget::for_duration(Duration::from_secs(3600)))
-            .await
-            .expect("slice")
-        {
-            SliceOutcome::Finished(s) => {
-                assert_eq!(s, SyncStatus::Completed);
-                break;
-            }
-            SliceOutcome::Continue { next_slice } => slice = Some(next_slice),
-            other => panic!("{other:?}"),
-        }
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let docs = es
-        .sync_jobs()
-        .get(&job)
-        .await
-        .expect("job")
-        .indexed_document_count;
+    let (docs, secs) = run_job(&es, &engine, connector, kind).await;
     println!("{docs} {secs:.3} {:.1}", peak_rss_mib());
 }
 
@@ -160,36 +116,16 @@ fn child(
     job_type: &str,
     values: &Value,
 ) -> (u64, f64, f64) {
-    let out = Command::new(std::env::current_exe().expect("self"))
-        .env("MIMALLOC_ALLOW_THP", "0")
-        .args([
-            "--measure",
-            provider,
-            es_url,
-            endpoint,
-            connector,
-            job_type,
-            &values.to_string(),
-        ])
-        .output()
-        .expect("measure");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let f: Vec<&str> = text
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    assert!(
-        f.len() == 3,
-        "measurement failed: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        f[0].parse().unwrap_or(0),
-        f[1].parse().unwrap_or(0.0),
-        f[2].parse().unwrap_or(0.0),
-    )
+    let args = [
+        "--measure",
+        provider,
+        es_url,
+        endpoint,
+        connector,
+        job_type,
+        &values.to_string(),
+    ];
+    measure_in_child(&args.map(String::from))
 }
 
 /// Writes every object, `CONCURRENCY * 3` at a time.

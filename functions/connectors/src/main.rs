@@ -1,8 +1,10 @@
-//! `connectors`: the connectors service as one local process. A thin shell over
-//! `connectors-service`.
+//! `connectors`: the connectors service as one local process, and the reference's management
+//! CLI (`login`, `connector`, `index`, `job`). A thin shell over `connectors-service`.
 
+mod cli;
 mod demo;
 mod extract_cmd;
+mod scaffold;
 mod sync_cmd;
 
 use std::io::IsTerminal;
@@ -10,8 +12,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use connectors_service::{ServiceConfig, compose, local};
+use clap::{CommandFactory, Parser, Subcommand};
+use connectors_service::{compose, local};
 
 // mimalloc: glibc's malloc spent a third of a sync's CPU time on its many small, short-lived
 // allocations.
@@ -31,6 +33,9 @@ struct Cli {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, global = true)]
     log_json: bool,
+    /// Output of the management commands: `text` (tables) or `json` (for scripts).
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = cli::Format::Text)]
+    format: cli::Format,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,11 +58,67 @@ enum Command {
     Demo,
     /// Prints the text extracted from local files, as the workers index it as `body`.
     Extract(extract_cmd::ExtractArgs),
+    /// Authenticate with an Elasticsearch instance: stores the host and credentials.
+    Login(cli::login::LoginArgs),
+    /// Connectors management.
+    Connector(cli::ConnectorGroup),
+    /// Search indices management.
+    Index(cli::IndexGroup),
+    /// Sync jobs management.
+    Job(cli::JobGroup),
+    /// Writing sources: `source new <name>` scaffolds one in this repository.
+    Source {
+        #[command(subcommand)]
+        command: Option<SourceCommand>,
+    },
 }
 
-fn init_logs(json: bool) {
+#[derive(Subcommand)]
+enum SourceCommand {
+    /// Writes a new source (module, conformance test) from the template and registers it.
+    New(scaffold::NewSourceArgs),
+}
+
+/// What `main` runs: a management command, a command group's help, or the service.
+enum Plan {
+    Manage(cli::Management),
+    Help(&'static str),
+    Service(Command),
+}
+
+fn plan(command: Command) -> Plan {
+    match command {
+        Command::Login(args) => Plan::Manage(cli::Management::Login(args)),
+        Command::Connector(g) => g.command.map_or(Plan::Help("connector"), |c| {
+            Plan::Manage(cli::Management::Connector(c))
+        }),
+        Command::Index(g) => g.command.map_or(Plan::Help("index"), |c| {
+            Plan::Manage(cli::Management::Index(c))
+        }),
+        Command::Job(g) => g
+            .command
+            .map_or(Plan::Help("job"), |c| Plan::Manage(cli::Management::Job(c))),
+        Command::Source { command: None } => Plan::Help("source"),
+        other => Plan::Service(other),
+    }
+}
+
+/// A command group without a subcommand prints its help and succeeds, as the reference does.
+fn print_group_help(name: &str) -> ExitCode {
+    let mut command = Cli::command();
+    match command.find_subcommand_mut(name) {
+        Some(group) => {
+            let _ = group.print_help();
+            ExitCode::SUCCESS
+        }
+        None => ExitCode::FAILURE,
+    }
+}
+
+/// Logs at `level` unless `RUST_LOG` says otherwise.
+fn init_logs(json: bool, level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -68,8 +129,8 @@ fn init_logs(json: bool) {
     }
 }
 
-async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Extract(args) = cli.command {
+async fn main_inner(config: Option<PathBuf>, command: Command) -> anyhow::Result<ExitCode> {
+    if let Command::Extract(args) = command {
         let ok = extract_cmd::run(args)?;
         return Ok(if ok {
             ExitCode::SUCCESS
@@ -77,7 +138,20 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         });
     }
-    if let Command::Demo = cli.command {
+    if let Command::Source {
+        command: Some(SourceCommand::New(args)),
+    } = &command
+    {
+        let written = scaffold::run(args)?;
+        println!(
+            "wrote {} and {}, and registered the source in shared/sources/src/lib.rs\nnext: cargo test -p connectors-sources --test {}",
+            written.module.display(),
+            written.test.display(),
+            args.name
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Demo = command {
         let ok = demo::run().await?;
         return Ok(if ok {
             ExitCode::SUCCESS
@@ -85,7 +159,8 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         });
     }
-    let config = ServiceConfig::load(cli.config.as_deref()).context("configuration")?;
+    // `--config`, else the login file of `connectors login`; the environment overrides both.
+    let config = cli::session::service_config(config.as_deref(), false).context("configuration")?;
     // Signals are handled from the start: as a container's PID 1, a process without a handler
     // would ignore SIGTERM while it waits for Elasticsearch.
     let stop = local::stop_on_signals();
@@ -96,7 +171,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             _ = stopping.wait_for(|stopped| *stopped) => return Ok(ExitCode::SUCCESS),
         }
     };
-    match cli.command {
+    match command {
         Command::Run => {
             local::run(&es, &config, stop).await?;
         }
@@ -121,7 +196,13 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Sync(args) => return sync_cmd::run(args, &es, &config, stop).await,
-        Command::Demo | Command::Extract(_) => unreachable!("handled above"),
+        Command::Demo
+        | Command::Extract(_)
+        | Command::Login(_)
+        | Command::Connector(_)
+        | Command::Index(_)
+        | Command::Job(_)
+        | Command::Source { .. } => unreachable!("handled before"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -144,10 +225,24 @@ fn disable_transparent_huge_pages() {
 
 fn main() -> ExitCode {
     disable_transparent_huge_pages();
-    let cli = Cli::parse();
+    let Cli {
+        config,
+        log_json,
+        format,
+        command,
+    } = Cli::parse();
+    let plan = plan(command);
     let json =
-        cli.log_json || std::env::var("CONNECTORS_LOG_JSON").is_ok_and(|v| v == "true" || v == "1");
-    init_logs(json);
+        log_json || std::env::var("CONNECTORS_LOG_JSON").is_ok_and(|v| v == "true" || v == "1");
+    // Management commands talk to people and report their own failures: only errors are logged.
+    init_logs(
+        json,
+        if matches!(plan, Plan::Service(_)) {
+            "info"
+        } else {
+            "error"
+        },
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
@@ -159,7 +254,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(main_inner(cli)) {
+    let command = match plan {
+        Plan::Help(group) => return print_group_help(group),
+        Plan::Manage(m) => return runtime.block_on(cli::run(m, config.as_deref(), format)),
+        Plan::Service(command) => command,
+    };
+    match runtime.block_on(main_inner(config, command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -64,15 +64,14 @@ fn fill(template: &str, name: &str) -> String {
 }
 
 pub fn generate(repo: &Path, name: &str) -> Result<Written> {
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase())
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !valid {
-        bail!("'{name}' is not a snake_case name (lowercase letters, digits and _, starting with a letter)");
+        bail!(
+            "'{name}' is not a snake_case name (lowercase letters, digits and _, starting with a letter)"
+        );
     }
     let sources = repo.join("shared/sources");
     let lib = sources.join("src/lib.rs");
@@ -86,7 +85,10 @@ pub fn generate(repo: &Path, name: &str) -> Result<Written> {
     let module = module_dir.join("mod.rs");
     let test = sources.join("tests").join(format!("{name}.rs"));
     if module_dir.exists() || sources.join("src").join(format!("{name}.rs")).exists() {
-        bail!("a source module '{name}' already exists in {}", sources.display());
+        bail!(
+            "a source module '{name}' already exists in {}",
+            sources.display()
+        );
     }
     if test.exists() {
         bail!("{} already exists", test.display());
@@ -113,10 +115,7 @@ fn register(lib: &str, name: &str) -> Result<String> {
     let Some(end) = out.rfind("\n    r\n}") else {
         bail!("cannot find the end of registry_with() in shared/sources/src/lib.rs");
     };
-    let line = format!(
-        "\n    r.register(Box::new({name}::{}Source));",
-        camel(name)
-    );
+    let line = format!("\n    r.register(Box::new({name}::{}Source));", camel(name));
     out.insert_str(end, &line);
     Ok(out)
 }

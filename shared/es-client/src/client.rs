@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::config::{Compatibility, EsConfig, RetryPolicy};
 use crate::error::{ConfigError, EsError, TransportErrorKind, is_retryable_status, truncate};
+use crate::stats::{Counters, RequestStats};
 use crate::version::{InfoResponse, VersionCheck, VersionRequirement, check_version};
 
 /// Sent on every request, as the reference service does; Elasticsearch restricts the connector
@@ -41,6 +42,8 @@ struct Inner {
     compatibility: Compatibility,
     /// The server's major version once known (Compatibility::Auto), or a marker.
     server_major: AtomicU8,
+    /// Requests and bytes, shared with the clients made from this one.
+    counters: Arc<Counters>,
 }
 
 impl std::fmt::Debug for EsClient {
@@ -133,6 +136,7 @@ impl EsClient {
                 retry: config.retry,
                 compatibility: config.compatibility,
                 server_major: AtomicU8::new(server_major),
+                counters: Arc::default(),
             }),
         })
     }
@@ -149,6 +153,7 @@ impl EsClient {
                 retry: self.inner.retry,
                 compatibility: self.inner.compatibility,
                 server_major: AtomicU8::new(self.inner.server_major.load(Ordering::Relaxed)),
+                counters: Arc::clone(&self.inner.counters),
             }),
         })
     }
@@ -161,6 +166,11 @@ impl EsClient {
     /// The whole-request retry policy.
     pub fn retry_policy(&self) -> RetryPolicy {
         self.inner.retry
+    }
+
+    /// What this client (and the clients sharing its counters) sent and read so far.
+    pub fn stats(&self) -> RequestStats {
+        self.inner.counters.snapshot()
     }
 
     /// `GET /`: cluster name and version. Also teaches [`Compatibility::Auto`] the major version.
@@ -271,6 +281,9 @@ impl EsClient {
                     .body(bytes.clone());
             }
             let started = Instant::now();
+            self.inner
+                .counters
+                .sent(body.as_ref().map_or(0, |(bytes, _)| bytes.len()));
             let outcome = match request.send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
@@ -278,7 +291,11 @@ impl EsClient {
                         .headers()
                         .get(PRODUCT_HEADER)
                         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-                    response.bytes().await.map(|bytes| (status, product, bytes))
+                    let bytes = response.bytes().await;
+                    if let Ok(bytes) = &bytes {
+                        self.inner.counters.received(bytes.len());
+                    }
+                    bytes.map(|bytes| (status, product, bytes))
                 }
                 Err(error) => Err(error),
             };

@@ -1,4 +1,4 @@
-//! Index management (create, exists, delete, refresh) and ingest pipelines.
+//! Index management (list, create, exists, delete, refresh) and ingest pipelines.
 
 use reqwest::Method;
 use serde::Deserialize;
@@ -20,6 +20,29 @@ pub struct Ingest<'a> {
     client: &'a EsClient,
 }
 
+/// One index as `GET /_cat/indices?format=json` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexInfo {
+    pub index: String,
+    /// Documents in the primaries; `None` when the cluster does not say (a closed index).
+    pub docs_count: Option<u64>,
+    /// `green`, `yellow` or `red`; `None` on serverless.
+    pub health: Option<String>,
+    /// `open` or `close`; `None` on serverless.
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CatIndex {
+    index: String,
+    #[serde(rename = "docs.count", default)]
+    docs_count: Option<String>,
+    #[serde(default)]
+    health: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct Acknowledged {
     #[serde(default)]
@@ -37,6 +60,35 @@ impl EsClient {
 }
 
 impl Indices<'_> {
+    /// `GET /_cat/indices[/{pattern}]?format=json&expand_wildcards=open`: open indices that are
+    /// not hidden, sorted by name.
+    pub async fn list(&self, pattern: Option<&str>) -> Result<Vec<IndexInfo>, EsError> {
+        let mut segments = vec!["_cat", "indices"];
+        if let Some(pattern) = pattern {
+            require_index(pattern)?;
+            segments.push(pattern);
+        }
+        let url = self
+            .client
+            .url(&segments)
+            .param("format", "json")
+            .param("h", "index,docs.count,health,status")
+            .param("s", "index")
+            .param("expand_wildcards", "open");
+        let rows: Vec<CatIndex> = self.client.request(Method::GET, url, None).await?;
+        let mut indices: Vec<IndexInfo> = rows
+            .into_iter()
+            .map(|row| IndexInfo {
+                docs_count: row.docs_count.and_then(|n| n.trim().parse().ok()),
+                index: row.index,
+                health: row.health,
+                status: row.status,
+            })
+            .collect();
+        indices.sort_by(|a, b| a.index.cmp(&b.index));
+        Ok(indices)
+    }
+
     /// `PUT /{index}` with optional `{settings, mappings, aliases}`. An existing index is an
     /// error with [`crate::ApiError::is_already_exists`].
     pub async fn create(&self, index: &str, body: Option<&Value>) -> Result<(), EsError> {

@@ -9,9 +9,13 @@
 //! - Connector protocol APIs: [`EsClient::connectors`], [`EsClient::sync_jobs`],
 //!   [`EsClient::secrets`]; API keys: [`EsClient::security`].
 //! - [`bulk::BulkWriter`]: byte-buffer NDJSON bulk with per-item retries and 413 splitting.
+//! - Control-document batches: [`EsClient::bulk_update`] (each item guarded by its own
+//!   `if_seq_no`) and [`EsClient::mget`].
+//! - [`EsClient::stats`]: the requests sent and bytes read so far ([`RequestStats`]).
 //!
 //! Every request sends `X-elastic-product-origin: connectors` and the configured user agent.
 
+pub mod batch;
 pub mod bulk;
 pub mod client;
 pub mod config;
@@ -21,10 +25,12 @@ pub mod error;
 pub mod indices;
 pub mod search;
 pub mod security;
+pub mod stats;
 pub mod sync_jobs;
 pub mod tls;
 pub mod version;
 
+pub use batch::{UpdateItem, UpdateOutcome};
 pub use bulk::{
     BulkAction, BulkItem, BulkItemError, BulkOptions, BulkReport, BulkRequest, BulkTotals,
     BulkWriter, bytes_to_mib,
@@ -37,12 +43,13 @@ pub use connectors::{
 };
 pub use documents::{Document, Refresh, SeqNo, WriteOptions, WriteResponse, WriteResult};
 pub use error::{ApiError, ConfigError, ErrorCause, EsError, TransportErrorKind};
-pub use indices::{Indices, Ingest};
+pub use indices::{IndexInfo, Indices, Ingest};
 pub use search::{
     DeleteByQueryOptions, DeleteByQueryResponse, Hit, Hits, SearchAfter, SearchAfterOptions,
     SearchParams, SearchResponse, TaskStatus, TotalHits,
 };
 pub use security::{ApiKey, Security};
+pub use stats::RequestStats;
 pub use sync_jobs::{SyncJobListParams, SyncJobStats, SyncJobs};
 pub use version::{InfoResponse, Version, VersionCheck, VersionInfo, VersionRequirement};
 

@@ -236,7 +236,7 @@ pub trait DataSource: Send + Sync {
     /// Lists the page after `request.cursor`.
     async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError>;
 
-    /// Access-control syncs: the identity documents (see [`crate::access_control`]) of the
+    /// Access-control syncs: the identity documents (see the `access_control` module) of the
     /// page after `request.cursor`, written to `.search-acl-filter-<index>`; identities the
     /// listing no longer yields are deleted there.
     async fn fetch_access_control_page(

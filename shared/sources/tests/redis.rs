@@ -342,13 +342,21 @@ impl connectors_testkit::conformance::Subject for Keys {
         }
     }
     async fn update(&mut self, i: usize) {
-        exec(&mut self.con, &["SET", &format!("item:{i}"), &format!("value {i}, changed")]).await;
+        exec(
+            &mut self.con,
+            &["SET", &format!("item:{i}"), &format!("value {i}, changed")],
+        )
+        .await;
     }
     async fn delete(&mut self, i: usize) {
         exec(&mut self.con, &["DEL", &format!("item:{i}")]).await;
     }
     async fn insert(&mut self, i: usize) {
-        exec(&mut self.con, &["SET", &format!("item:{i}"), &format!("value {i}")]).await;
+        exec(
+            &mut self.con,
+            &["SET", &format!("item:{i}"), &format!("value {i}")],
+        )
+        .await;
     }
     fn id(&self, i: usize) -> String {
         hash_id(&format!("14/item:{i}"))

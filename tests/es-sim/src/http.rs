@@ -21,7 +21,7 @@ pub struct Req {
     pub headers: HeaderMap,
     pub body: Bytes,
     /// Who sent it, once authenticated (the server sets it before dispatching).
-    pub principal: crate::security::Principal,
+    pub principal: crate::principal::Principal,
 }
 
 impl Req {

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod api;
+pub mod authz;
 pub mod datemath;
 pub mod doc_source;
 pub mod error;
@@ -24,7 +25,9 @@ pub mod ids;
 pub mod ingest;
 pub mod mapping;
 pub mod media;
+pub mod principal;
 pub mod query;
+pub mod roles;
 pub mod router;
 pub mod script;
 pub mod search;

@@ -5,11 +5,9 @@
 //! workflow restrictions, index privileges of reads, document-level security filters), `dls`
 //! (role queries and their templates), `mustache` (the template renderer).
 
-pub mod authz;
 pub mod dls;
 pub mod mustache;
 pub mod privileges;
-pub mod roles;
 
 use std::sync::{Arc, Mutex};
 
@@ -20,8 +18,8 @@ use serde_json::{Map, Value, json};
 use crate::Security;
 use crate::error::{EsError, EsResult};
 use crate::http::{Req, Resp};
+use crate::roles::RoleDescriptor;
 use crate::sync::lock;
-use roles::RoleDescriptor;
 
 #[derive(Debug, Clone)]
 pub struct ApiKey {
@@ -83,20 +81,7 @@ pub struct Auth<'a> {
     pub keys: &'a Mutex<KeyStore>,
 }
 
-/// Who made a request.
-#[derive(Debug, Clone, Default)]
-pub enum Principal {
-    #[default]
-    Anonymous,
-    User(String),
-    Key {
-        id: String,
-        name: String,
-        username: String,
-        /// The key's role descriptors (empty: the owner's permissions), see [`authz`].
-        roles: Arc<Vec<RoleDescriptor>>,
-    },
-}
+pub use crate::principal::Principal;
 
 fn unauthenticated(reason: String) -> EsError {
     let challenge = json!([
@@ -214,7 +199,7 @@ pub fn create_api_key(auth: &Auth<'_>, req: &Req) -> EsResult<Resp> {
         .unwrap_or("")
         .to_string();
     let roles = match body.get("role_descriptors") {
-        Some(v) => roles::parse_role_descriptors(v)?,
+        Some(v) => crate::roles::parse_role_descriptors(v)?,
         None => Vec::new(),
     };
     let invalid = privileges::validate(&roles);

@@ -26,9 +26,7 @@ use connectors_protocol::{
 use connectors_sdk::{PageRequest, SourceDescriptor, SourceRegistry, SyncMode, normalise_id};
 use serde_json::{Map, Value, json};
 
-use crate::{
-    EsEnv, configuration, connector, fast_engine_config, index_docs, run_to_end,
-};
+use crate::{EsEnv, configuration, connector, fast_engine_config, index_docs, run_to_end};
 
 /// How many items [`check`] seeds.
 pub const ITEMS: usize = 12;
@@ -245,7 +243,11 @@ async fn resumed_listing(descriptor: &dyn SourceDescriptor, config: &Configurati
             .expect("page");
         for item in page.items {
             if let Some(doc) = item.to_document() {
-                let id = doc.fields.get("_id").and_then(normalise_id).expect("an _id");
+                let id = doc
+                    .fields
+                    .get("_id")
+                    .and_then(normalise_id)
+                    .expect("an _id");
                 ids.push(id);
             }
         }

@@ -1,17 +1,17 @@
 //! Single-document APIs: index, create, get, `_source`, delete, update, mget. Reads (get,
 //! `_source`, mget) check the request principal's index privileges and hide documents its
-//! document-level security filters out (see `security::authz`).
+//! document-level security filters out (see `authz`).
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
 use crate::api::{Refresh, refresh_param};
+use crate::authz::{self, ReadAccess};
 use crate::error::{EsError, EsResult};
 use crate::http::{Params, Req, Resp};
 use crate::ingest;
 use crate::script::Script;
-use crate::security::authz::{self, ReadAccess};
 use crate::source_filter::SourceFilter;
 use crate::state::AppState;
 use crate::store::{

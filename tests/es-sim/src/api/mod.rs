@@ -43,7 +43,7 @@ pub async fn dispatch(
     req: &Req,
 ) -> EsResult<Resp> {
     use Route::*;
-    crate::security::authz::check_workflow(&req.principal, route)?;
+    crate::authz::check_workflow(&req.principal, route)?;
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     match route {
         Info => cluster::info(state, req),

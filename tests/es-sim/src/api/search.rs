@@ -1,5 +1,5 @@
 //! `_search`, `_count`, scroll, point in time and `_delete_by_query`. Searches, counts and points
-//! in time read what the request's principal may read (see `security::authz`).
+//! in time read what the request's principal may read (see `authz`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use crate::api::{Refresh, refresh_param};
+use crate::authz::{self, Action, ReadAccess};
 use crate::error::{EsError, EsResult};
 use crate::http::{Req, Resp};
 use crate::query::Query;
@@ -14,7 +15,6 @@ use crate::search::{
     self as engine, PitCtx, ScrollCtx, SearchRequest, SortBy, SortSpec, Target, TrackTotal,
     check_window, context_missing, render_hits, shards_json,
 };
-use crate::security::authz::{self, Action, ReadAccess};
 use crate::state::{AppState, lock};
 use crate::store::{ResolveOpts, read, write};
 

@@ -7,9 +7,9 @@
 use serde_json::{Map, Value};
 
 use super::mustache;
-use super::roles::RoleDescriptor;
 use crate::error::{EsError, EsResult};
 use crate::query::{BoolQuery, Query};
+use crate::roles::RoleDescriptor;
 
 /// A `parse_exception` wrapping `cause`, which Elasticsearch reports as the root cause.
 fn wrapping(reason: String, cause: &EsError) -> EsError {
@@ -46,7 +46,7 @@ pub fn validate_role_queries(roles: &[RoleDescriptor]) -> EsResult<()> {
                 if !v.is_object() {
                     return Err(EsError::x_content(format!(
                         "[1:1] expected [START_OBJECT] but found [{}] instead",
-                        super::roles::token(&v)
+                        crate::roles::token(&v)
                     )));
                 }
                 match template_of(&v) {
@@ -84,7 +84,7 @@ fn render_template(t: &Value, user: &Value) -> EsResult<String> {
                     _ => {
                         return Err(EsError::parsing(format!(
                             "[script] {k} doesn't support values of type: {}",
-                            super::roles::token(v)
+                            crate::roles::token(v)
                         )));
                     }
                 })

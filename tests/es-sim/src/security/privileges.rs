@@ -5,7 +5,7 @@
 
 use regex::Regex;
 
-use super::roles::{IndicesPrivileges, RoleDescriptor};
+use crate::roles::{IndicesPrivileges, RoleDescriptor};
 
 /// Named index privileges and the action patterns they grant (Elasticsearch's `IndexPrivilege`).
 /// The failure-store privileges only grant access through the `::failures` selector, which
@@ -397,7 +397,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::security::roles::{ParseFailure, parse_role};
+    use crate::roles::{ParseFailure, parse_role};
 
     fn parse_one(v: serde_json::Value) -> Result<RoleDescriptor, ParseFailure> {
         parse_role("r", &v)

@@ -20,16 +20,16 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::Principal;
-use super::dls;
-use super::privileges::is_restricted;
-use super::roles::{IndicesPrivileges, RoleDescriptor};
 use crate::error::{EsError, EsResult};
 use crate::http::Req;
 use crate::mapping::ObjectMapping;
 use crate::query::{CompileCtx, CompiledQuery, Query};
+use crate::roles::{IndicesPrivileges, RoleDescriptor};
 use crate::router::Route;
 use crate::search::Target;
+use crate::security::Principal;
+use crate::security::dls;
+use crate::security::privileges::is_restricted;
 use crate::state::AppState;
 use crate::store::{ResolveOpts, read};
 
