@@ -122,7 +122,9 @@ fn start() -> Option<Samba> {
         .arg(r#""$@" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid"#)
         .arg("sh")
         .arg(smbd)
-        .args(["--foreground", "--no-process-group", "-s"])
+        // In its own process group (no `--no-process-group`): smbd signals its whole group when
+        // it stops, which would otherwise be the test runner's.
+        .args(["--foreground", "-s"])
         .arg(&conf)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
