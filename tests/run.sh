@@ -7,7 +7,7 @@
 #   2. the es-sim conformance suite with the official Python Elasticsearch client;
 #   3. extraction against the Tika oracle (tests/extraction/run.sh), token overlap >= 0.9 per format;
 #   4. the demo (`connectors demo`), which must complete a sync, and the source scaffold
-#      (`connectors source new` in a copy of the repository, whose generated test must pass);
+#      (`connectors source new`, whose generated test must pass; what it wrote is removed after);
 #   5. the container image (tests/container.sh): the static musl build, the image, and the
 #      service in podman against es-sim, as README's "Run in a container" describes.
 # Set ES_URL (and ES_API_KEY or ES_USERNAME/ES_PASSWORD) to run the client tests against a
