@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::client::{BodyKind, EsClient, UrlExt, decode, json_body};
-use crate::documents::{Document, Refresh, SeqNo, require_index};
+use crate::documents::{Document, Refresh, SeqNo, found_document, require_index};
 use crate::error::EsError;
 
 /// One partial update of a [`EsClient::bulk_update`] batch: `{"doc": doc}` on `id`, only if the
@@ -223,25 +223,14 @@ impl EsClient {
                 if !doc.found {
                     return Ok(None);
                 }
-                let Some(source) = doc.source else {
-                    return Err(EsError::InvalidRequest(format!(
-                        "document [{}] of [{}] has no _source",
-                        doc.id, doc.index
-                    )));
-                };
-                Ok(Some(Document {
-                    index: doc.index,
-                    id: doc.id,
-                    version: doc.version,
-                    seq_no: match (doc.seq_no, doc.primary_term) {
-                        (Some(seq_no), Some(primary_term)) => Some(SeqNo {
-                            seq_no,
-                            primary_term,
-                        }),
-                        _ => None,
-                    },
-                    source,
-                }))
+                found_document(
+                    doc.index,
+                    doc.id,
+                    doc.version,
+                    doc.seq_no.zip(doc.primary_term),
+                    doc.source,
+                )
+                .map(Some)
             })
             .collect()
     }

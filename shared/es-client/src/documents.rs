@@ -151,6 +151,31 @@ pub struct Document<T> {
     pub source: T,
 }
 
+/// The document of a `found` get (or `_mget` item): an error when it came without `_source`.
+pub(crate) fn found_document<T>(
+    index: String,
+    id: String,
+    version: Option<i64>,
+    seq_no_and_term: Option<(i64, i64)>,
+    source: Option<T>,
+) -> Result<Document<T>, EsError> {
+    let Some(source) = source else {
+        return Err(EsError::InvalidRequest(format!(
+            "document [{id}] of [{index}] has no _source"
+        )));
+    };
+    Ok(Document {
+        index,
+        id,
+        version,
+        seq_no: seq_no_and_term.map(|(seq_no, primary_term)| SeqNo {
+            seq_no,
+            primary_term,
+        }),
+        source,
+    })
+}
+
 #[derive(Deserialize)]
 struct GetResponse<T> {
     #[serde(rename = "_index")]
@@ -227,25 +252,14 @@ impl EsClient {
         if !got.found {
             return Ok(None);
         }
-        let source = got.source.ok_or_else(|| {
-            EsError::InvalidRequest(format!(
-                "document [{}] of [{}] has no _source",
-                got.id, got.index
-            ))
-        })?;
-        Ok(Some(Document {
-            index: got.index,
-            id: got.id,
-            version: got.version,
-            seq_no: match (got.seq_no, got.primary_term) {
-                (Some(seq_no), Some(primary_term)) => Some(SeqNo {
-                    seq_no,
-                    primary_term,
-                }),
-                _ => None,
-            },
-            source,
-        }))
+        found_document(
+            got.index,
+            got.id,
+            got.version,
+            got.seq_no.zip(got.primary_term),
+            got.source,
+        )
+        .map(Some)
     }
 
     /// `PUT /{index}/_doc/{id}` (or `POST /{index}/_doc` without an id): creates or replaces.
