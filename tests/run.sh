@@ -18,7 +18,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-step() { printf '\n==> %s\n' "$*"; }
+run_started=$(date +%s)
+step() { printf '\n==> %s [%d s]\n' "$*" "$(( $(date +%s) - run_started ))"; }
 
 step "toolchain"
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 2; }
@@ -61,6 +62,6 @@ bash "$REPO/tests/container.sh" 2>&1 | tee "$CONTAINER_LOG_FILE"
 CONTAINER_COUNTS="$(grep '^container: ' "$CONTAINER_LOG_FILE" | tail -n1)"
 
 echo
-echo "all test stages passed"
+echo "all test stages passed in $(( $(date +%s) - run_started )) s"
 echo "$CONTAINER_COUNTS"
 echo "rust: $RUST_COUNTS"

@@ -59,26 +59,34 @@ pub async fn run(
         ..ConnectorEntry::default()
     }];
     connector_only.service.service_types.clear();
-    let mut slice = 0;
+    // The job's messages still to run: its slices, or its partitions' (run one after the
+    // other here).
+    let mut messages = std::collections::VecDeque::from([JobMessage::new(&job_id, 0)]);
     let seconds = args
         .slice_seconds
         .unwrap_or(config.service.slice_seconds)
         .max(1);
     let status = loop {
+        let Some(message) = messages.pop_front() else {
+            // Every partition handed over: the last one to list ended the job.
+            break es.sync_jobs().get(&job_id).await?.status;
+        };
         let budget = Budget {
             deadline: Instant::now() + Duration::from_secs(seconds),
             stop: Some(stop.clone()),
         };
-        let message = JobMessage::new(&job_id, slice);
         match local::run_with_retries(&engine, &message, budget, &stop).await? {
             SliceOutcome::Finished(status) => break status,
-            SliceOutcome::Continue { .. } if *stop.borrow() => {
+            SliceOutcome::Continue { .. } | SliceOutcome::Spread(_) if *stop.borrow() => {
                 engine.suspend(&job_id).await?;
                 progress.finish().await;
                 eprintln!("stopped: job {job_id} is suspended and resumes from its checkpoint");
                 return Ok(ExitCode::FAILURE);
             }
-            SliceOutcome::Continue { next_slice } => slice = next_slice,
+            SliceOutcome::Continue { next_slice } => {
+                messages.push_back(JobMessage::new(&job_id, next_slice))
+            }
+            SliceOutcome::Spread(next) => messages.extend(next),
             SliceOutcome::Busy(why) => {
                 tracing::info!(reason = %why, "waiting for the connector's other job");
                 let done = local::work_once(es, &connector_only, stop.clone()).await?;
@@ -89,7 +97,9 @@ pub async fn run(
                 if done.finished == 0 {
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
+                messages.push_front(message);
             }
+            SliceOutcome::Stale(_) if !messages.is_empty() => {}
             SliceOutcome::Stale(why) => {
                 // Run to its end by the take-over above, or ended by someone else.
                 let job = es.sync_jobs().get(&job_id).await?;

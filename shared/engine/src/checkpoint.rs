@@ -10,6 +10,9 @@ use crate::error_budget::ErrorBudget;
 
 /// Key of the checkpoint inside the job's `metadata`.
 pub const METADATA_KEY: &str = "checkpoint";
+/// Key of a partitioned job's partitions inside its `metadata`: an object of checkpoints, one
+/// per partition, keyed by the partition's number. Each worker writes only its own member.
+pub const PARTITIONS_KEY: &str = "partitions";
 /// Bumped when the layout changes incompatibly; an unknown version restarts the job's listing.
 pub const CHECKPOINT_VERSION: u32 = 2;
 
@@ -41,6 +44,16 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Adds `other` to these counters.
+    pub fn add(&mut self, other: &Counters) {
+        self.indexed += other.indexed;
+        self.deleted += other.deleted;
+        self.bytes_sent += other.bytes_sent;
+        self.filtered += other.filtered;
+        self.dropped += other.dropped;
+        self.errors += other.errors;
+    }
+
     /// `indexed_document_volume`: MiB, rounded, as the reference reports it.
     pub fn volume_mib(&self) -> u64 {
         (self.bytes_sent as f64 / (1024.0 * 1024.0)).round() as u64
@@ -75,6 +88,15 @@ pub struct Checkpoint {
     /// Parts of the source this sync could not read: their documents are not swept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<connectors_sdk::UnreadScope>,
+    /// A job's checkpoint: into how many partitions its listing was split (0: not split).
+    /// While the phase is `extract` the partitions run, each with its own checkpoint under
+    /// `metadata.partitions`; the worker that completes the last one merges them here.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub partitions: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Checkpoint {
@@ -98,7 +120,49 @@ impl Checkpoint {
             before_delete: None,
             lease: None,
             unread: Vec::new(),
+            partitions: 0,
         }
+    }
+
+    /// Whether this job checkpoint stands for partitions that are still listing.
+    pub fn is_fanned_out(&self) -> bool {
+        self.partitions > 0 && self.phase == Phase::Extract
+    }
+
+    /// Whether this partition's listing is complete.
+    pub fn is_listed(&self) -> bool {
+        self.phase != Phase::Extract
+    }
+
+    /// The checkpoint of a job whose partitions all listed: counters, pages and budgets added
+    /// up, unread scopes joined, ready for the deletion sweep. `sync_cursor` is the caller's
+    /// (the source merges the partitions' cursors).
+    pub fn merged(&self, parts: &Partitions) -> Checkpoint {
+        let mut merged = Checkpoint {
+            phase: Phase::Delete,
+            cursor: None,
+            before_delete: None,
+            lease: None,
+            ..self.clone()
+        };
+        merged.pages = 0;
+        merged.counters = Counters::default();
+        merged.budget = ErrorBudget::default();
+        for part in parts.values() {
+            merged.pages += part.pages;
+            merged.counters.add(&part.counters);
+            merged.budget.absorb(&part.budget);
+            for scope in &part.unread {
+                if !merged
+                    .unread
+                    .iter()
+                    .any(|u| u.field == scope.field && u.value == scope.value)
+                {
+                    merged.unread.push(scope.clone());
+                }
+            }
+        }
+        merged
     }
 
     /// Reads the checkpoint from a job's `metadata`, if there is a usable one.
@@ -111,6 +175,25 @@ impl Checkpoint {
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
+}
+
+/// The partitions of a job, by number.
+pub type Partitions = std::collections::BTreeMap<u32, Checkpoint>;
+
+/// Reads the partitions of a job's `metadata` (none when the job is not split). A partition
+/// whose checkpoint cannot be read is left out: its messages are then turned away as stale.
+pub fn partitions_from_metadata(metadata: Option<&serde_json::Map<String, Value>>) -> Partitions {
+    let Some(Value::Object(parts)) = metadata.and_then(|m| m.get(PARTITIONS_KEY)) else {
+        return Partitions::new();
+    };
+    parts
+        .iter()
+        .filter_map(|(k, v)| {
+            let n = k.parse::<u32>().ok()?;
+            let cp: Checkpoint = serde_json::from_value(v.clone()).ok()?;
+            (cp.version == CHECKPOINT_VERSION).then_some((n, cp))
+        })
+        .collect()
 }
 
 impl Default for Checkpoint {

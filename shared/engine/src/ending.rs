@@ -13,7 +13,7 @@ use es_client::EsError;
 use serde_json::{Map, Value, json};
 use tracing::warn;
 
-use crate::checkpoint::{Counters, METADATA_KEY};
+use crate::checkpoint::Counters;
 use crate::store::WriteError;
 use crate::sync::Run;
 
@@ -164,12 +164,13 @@ impl Run<'_> {
             total = es.count(index, None).await.ok();
         }
         self.cp.lease = None;
+        let counters = self.total_counters();
         let mut doc = job_fields(status, error.as_deref(), now);
-        job_counters(&mut doc, &self.cp.counters);
+        job_counters(&mut doc, &counters);
         if let Some(total) = total {
             doc.insert("total_document_count".into(), json!(total));
         }
-        let mut metadata = json!({ METADATA_KEY: self.cp.to_value() });
+        let mut metadata = self.metadata_patch();
         if status.is_terminal() && self.cp.counters.errors > 0 {
             // What Elasticsearch refused for good (too large, mapping conflicts), within the
             // error budget: the job says how many, and which were first.
@@ -193,7 +194,7 @@ impl Run<'_> {
             job_type: self.job.job_type,
             status,
             error,
-            counts: Some((self.cp.counters.indexed, self.cp.counters.deleted)),
+            counts: Some((counters.indexed, counters.deleted)),
             cursor: (status == SyncStatus::Completed
                 && self.job.job_type != JobType::AccessControl)
                 .then(|| self.cp.sync_cursor.clone()),

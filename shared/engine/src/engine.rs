@@ -51,6 +51,10 @@ pub struct EngineConfig {
     pub delete_batch: u64,
     /// Content extraction: in-process or by an ingest pipeline, and what one file may cost.
     pub extraction: ExtractionConfig,
+    /// `service.max_partitions_per_job`: a full sync whose source can split its listing runs
+    /// as up to this many partitions, each its own chain of slices, so that as many workers
+    /// can run the job at once. 1: never split.
+    pub max_partitions: usize,
 }
 
 impl Default for EngineConfig {
@@ -69,6 +73,7 @@ impl Default for EngineConfig {
             lease_ttl: Duration::from_secs(60),
             delete_batch: 10_000,
             extraction: ExtractionConfig::default(),
+            max_partitions: 1,
         }
     }
 }
@@ -121,6 +126,10 @@ pub enum SliceOutcome {
     Continue { next_slice: u64 },
     /// Nothing to do for this request: the job is finished, gone, or further along.
     Stale(String),
+    /// The job goes on as these messages say: the partitions of a job that was just split
+    /// (or whose workers vanished), or the next slice of a partition. Empty when a partition
+    /// finished and others are still running.
+    Spread(Vec<crate::queue::JobMessage>),
     /// Someone else holds the job or the connector's sync lock; try again later.
     Busy(String),
 }
@@ -161,6 +170,23 @@ pub struct Engine {
     pub(crate) config: Arc<EngineConfig>,
     /// Lease owner: unique per engine instance.
     pub(crate) owner: String,
+    /// Checkpoint writes of partitioned jobs, and how many lost a race with another partition.
+    pub(crate) contention: Arc<Contention>,
+}
+
+/// How often the checkpoint writes of partitions raced each other.
+#[derive(Debug, Default)]
+pub struct Contention {
+    pub writes: std::sync::atomic::AtomicU64,
+    pub conflicts: std::sync::atomic::AtomicU64,
+}
+
+impl Contention {
+    /// `(writes, conflicts)` so far.
+    pub fn snapshot(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.writes.load(Relaxed), self.conflicts.load(Relaxed))
+    }
 }
 
 impl Engine {
@@ -176,6 +202,7 @@ impl Engine {
             sources,
             config: Arc::new(config),
             owner,
+            contention: Arc::default(),
         }
     }
 
@@ -193,6 +220,11 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// Checkpoint writes of partitions by this engine, and their conflicts.
+    pub fn contention(&self) -> &Contention {
+        &self.contention
     }
 }
 

@@ -51,6 +51,24 @@ pub struct ErrorBudget {
 pub struct BudgetExceeded(pub String);
 
 impl ErrorBudget {
+    /// Adds a partition's budget to this one (for the job's report once its partitions are
+    /// merged): totals add up, the first errors are kept in order, up to the queue size of the
+    /// reference's default.
+    pub fn absorb(&mut self, other: &ErrorBudget) {
+        self.total_errors += other.total_errors;
+        self.consecutive_errors = self.consecutive_errors.max(other.consecutive_errors);
+        self.window |= other.window;
+        for e in &other.first_errors {
+            if self.first_errors.len() >= ErrorBudgetConfig::default().error_queue_size {
+                break;
+            }
+            self.first_errors.push(e.clone());
+        }
+        if other.last_error.is_some() {
+            self.last_error.clone_from(&other.last_error);
+        }
+    }
+
     pub fn track_success(&mut self) {
         self.consecutive_errors = 0;
         self.window <<= 1;

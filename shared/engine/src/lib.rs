@@ -10,6 +10,7 @@ mod engine;
 pub mod error_budget;
 mod ledger;
 mod lifecycle;
+mod partition;
 mod prepare;
 pub mod queue;
 pub mod scheduler;

@@ -84,7 +84,8 @@ impl Run<'_> {
             self.validate_rules(&active, source.as_ref(), features.advanced_rules)
                 .await?;
         }
-        if self.cp.pages == 0 && self.cp.phase == Phase::Extract {
+        // A partition's job prepared the index before it was split.
+        if self.cp.pages == 0 && self.cp.phase == Phase::Extract && self.partition.is_none() {
             self.prepare_index().await?;
         }
         Ok(source)

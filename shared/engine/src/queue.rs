@@ -25,6 +25,10 @@ pub struct JobMessage {
     /// receive count plays this part). Absent when 0, so the layout stays version 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub attempt: u32,
+    /// The partition of a split job this slice belongs to (its own chain of slices); absent
+    /// for an unsplit job, so the layout stays version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -43,6 +47,23 @@ impl JobMessage {
             job_id: job_id.into(),
             slice,
             attempt: 0,
+            partition: None,
+        }
+    }
+
+    /// "Run slice `slice` of partition `partition` of sync job `job_id`."
+    pub fn for_partition(job_id: impl Into<String>, partition: u32, slice: u64) -> Self {
+        JobMessage {
+            partition: Some(partition),
+            ..JobMessage::new(job_id, slice)
+        }
+    }
+
+    /// What the message asks for, for logs and error messages.
+    pub fn describe(&self) -> String {
+        match self.partition {
+            Some(p) => format!("partition {p}, slice {}", self.slice),
+            None => format!("slice {}", self.slice),
         }
     }
 
@@ -162,6 +183,12 @@ mod tests {
         assert!(JobMessage::parse(r#"{"v":1,"job_id":" ","slice":0}"#).is_err());
         let long = format!(r#"{{"v":1,"job_id":"{}","slice":0}}"#, "x".repeat(513));
         assert!(JobMessage::parse(&long).is_err());
+        let p = JobMessage::for_partition("j1", 2, 5);
+        assert_eq!(
+            p.to_json(),
+            r#"{"v":1,"job_id":"j1","slice":5,"partition":2}"#
+        );
+        assert_eq!(JobMessage::parse(&p.to_json()).unwrap(), p);
         let again = m.retried();
         assert_eq!(
             again.to_json(),

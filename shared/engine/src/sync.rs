@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 use tracing::{debug, info, warn};
 
-use crate::checkpoint::{Checkpoint, Lease, METADATA_KEY, Phase};
+use crate::checkpoint::{Checkpoint, Lease, Partitions, Phase, partitions_from_metadata};
 use crate::content::ContentRules;
 use crate::document::{JsonAppendix, acl, prepare};
 use crate::engine::{Budget, Engine, EngineError, SliceOutcome, lease_until};
@@ -60,6 +60,13 @@ pub(crate) struct Run<'e> {
     /// Counters and error budget of every acknowledged operation, including those past the
     /// checkpoint's last page.
     pub(crate) ledger: Ledger,
+    /// The partition this run lists (`cp` is then the partition's checkpoint), or `None` for
+    /// the job itself.
+    pub(crate) partition: Option<u32>,
+    /// The job's partitions as of the last read or write of the job document.
+    pub(crate) parts: Partitions,
+    /// The job's own checkpoint as of the last read, when this run is a partition's.
+    pub(crate) job_cp: Option<Checkpoint>,
 }
 
 impl<'e> Run<'e> {
@@ -72,7 +79,11 @@ impl<'e> Run<'e> {
     ) -> Self {
         let slice = cp.slice;
         let ledger = Ledger::new(&cp, engine.config.error_budget);
+        let parts = partitions_from_metadata(job.metadata.as_ref());
         Run {
+            partition: None,
+            parts,
+            job_cp: None,
             engine,
             job_id: job_id.to_string(),
             job,
@@ -121,7 +132,7 @@ impl<'e> Run<'e> {
             return;
         }
         self.cp.lease = None;
-        let partial = json!({ "metadata": { METADATA_KEY: self.cp.to_value() } });
+        let partial = json!({ "metadata": self.metadata_patch() });
         if let Ok(seq) = self
             .engine
             .store
@@ -136,6 +147,7 @@ impl<'e> Run<'e> {
     async fn end(&mut self, ending: Stop) -> SliceOutcome {
         let outcome = match ending {
             Stop::Failed(message) => {
+                let message = self.failure_message(message);
                 warn!(job_id = %self.job_id, error = %message, "sync job failed");
                 self.terminate(SyncStatus::Error, Some(message), None)
                     .await
@@ -210,6 +222,12 @@ impl<'e> Run<'e> {
             .as_ref()
             .filter(|a| a.advanced_snippet.is_set() && descriptor_features.advanced_rules)
             .map(|a| a.advanced_snippet.value.clone());
+        if let Some(outcome) = self
+            .partition_step(source.as_ref(), advanced.as_ref())
+            .await?
+        {
+            return Ok(outcome);
+        }
         let sync_cursor = self.job.connector.sync_cursor.clone();
         let mode = match self.job.job_type {
             JobType::Incremental => SyncMode::Incremental {
@@ -429,6 +447,13 @@ impl<'e> Run<'e> {
             self.checkpoint().await?;
         }
         drop(sink);
+        if self.partition.is_some() {
+            // This partition is listed: the worker that lists the last one goes on with the
+            // job (merge, sweep, end); the others stop here.
+            if let Some(outcome) = self.partition_listed(source.as_ref()).await? {
+                return Ok(outcome);
+            }
+        }
 
         // The deletion phase: what this sync did not write is stale.
         let sweep = match self.job.job_type {
@@ -456,9 +481,16 @@ impl<'e> Run<'e> {
             self.cp.slice = self.slice;
         }
         result?;
-        info!(job_id = %self.job_id, next_slice = self.cp.slice, pages = self.cp.pages, "slice done; continuing later");
-        Ok(SliceOutcome::Continue {
-            next_slice: self.cp.slice,
+        info!(job_id = %self.job_id, partition = ?self.partition, next_slice = self.cp.slice, pages = self.cp.pages, "slice done; continuing later");
+        Ok(match self.partition {
+            Some(p) => SliceOutcome::Spread(vec![crate::queue::JobMessage::for_partition(
+                &self.job_id,
+                p,
+                self.cp.slice,
+            )]),
+            None => SliceOutcome::Continue {
+                next_slice: self.cp.slice,
+            },
         })
     }
 
@@ -542,35 +574,64 @@ impl<'e> Run<'e> {
     /// Persists the checkpoint (and `last_seen`, counters) if the job is still ours. Also the
     /// job's heartbeat.
     pub(crate) async fn checkpoint(&mut self) -> Result<(), Stop> {
+        self.write_checkpoint(None).await
+    }
+
+    /// [`Run::checkpoint`], with more members of `metadata` written alongside. A write that
+    /// loses a race is tried again from the job as it now is, while the job is still ours; a
+    /// partition's write replaces only its own member of `metadata.partitions`, so racing
+    /// partitions never overwrite each other.
+    pub(crate) async fn write_checkpoint(
+        &mut self,
+        extra_metadata: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<(), Stop> {
+        use std::sync::atomic::Ordering::Relaxed;
         let ttl = self.engine.config.lease_ttl;
         if let Some(lease) = self.cp.lease.as_mut()
             && lease.owner == self.engine.owner
         {
             lease.until = lease_until(ttl);
         }
+        // Partitions of one job write one document: races are expected, and each is retried
+        // from fresh state.
+        let max_tries = if self.partition.is_some() { 50 } else { 3 };
         let mut tries = 0;
         loop {
+            let mut metadata = self.metadata_patch();
+            if let (Some(extra), Some(m)) = (extra_metadata, metadata.as_object_mut()) {
+                m.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            let counters = self.total_counters();
             let partial = json!({
                 "last_seen": Timestamp::now(),
-                "indexed_document_count": self.cp.counters.indexed,
-                "indexed_document_volume": self.cp.counters.volume_mib(),
-                "deleted_document_count": self.cp.counters.deleted,
-                "metadata": { METADATA_KEY: self.cp.to_value() },
+                "indexed_document_count": counters.indexed,
+                "indexed_document_volume": counters.volume_mib(),
+                "deleted_document_count": counters.deleted,
+                "metadata": metadata,
             });
-            match self
+            let result = self
                 .engine
                 .store
                 .checkpoint_job(&self.job_id, &partial, self.seq)
-                .await
-            {
+                .await;
+            if self.partition.is_some() {
+                self.engine.contention.writes.fetch_add(1, Relaxed);
+            }
+            match result {
                 Ok(seq) => {
                     self.seq = seq;
                     self.last_checkpoint = Instant::now();
                     self.checkpointed_pages = self.cp.pages;
+                    if let Some(p) = self.partition {
+                        self.parts.insert(p, self.cp.clone());
+                    }
                     return Ok(());
                 }
-                Err(WriteError::Conflict) if tries < 3 => {
+                Err(WriteError::Conflict) if tries < max_tries => {
                     tries += 1;
+                    if self.partition.is_some() {
+                        self.engine.contention.conflicts.fetch_add(1, Relaxed);
+                    }
                     self.reload_owned().await?;
                 }
                 Err(WriteError::Conflict) => {
@@ -640,11 +701,39 @@ impl<'e> Run<'e> {
             other => return Err(Stop::Lost(format!("the job is now {other}"))),
         }
         let theirs = Checkpoint::from_metadata(job.doc.metadata.as_ref());
-        let ours = theirs.as_ref().is_some_and(|c| {
+        let parts = partitions_from_metadata(job.doc.metadata.as_ref());
+        let held = |c: &Checkpoint| {
             c.lease.as_ref().map(|l| &l.owner) == Some(&self.engine.owner) && c.slice == self.slice
-        }) || (theirs.is_none() && self.cp.pages == 0);
+        };
+        // A split job whose partitions are all listed waits, unleased, for whoever merges it.
+        let awaiting_join = |c: &Checkpoint| {
+            c.is_fanned_out()
+                && c.lease.is_none()
+                && c.slice == self.slice
+                && parts.len() == c.partitions as usize
+                && parts.values().all(Checkpoint::is_listed)
+        };
+        // A partition's first write of a slice takes its lease: until then the partition is
+        // ours while nobody else leased it or moved it on since this run read it.
+        let untouched = |p: u32, c: &Checkpoint| {
+            let known = self.parts.get(&p);
+            c.slice == self.slice
+                && c.live_lease_of_other(&self.engine.owner).is_none()
+                && known.is_some_and(|k| k.pages == c.pages && k.cursor == c.cursor)
+        };
+        let ours = match self.partition {
+            Some(p) => parts.get(&p).is_some_and(|c| held(c) || untouched(p, c)),
+            None => {
+                theirs.as_ref().is_some_and(|c| held(c) || awaiting_join(c))
+                    || (theirs.is_none() && self.cp.pages == 0)
+            }
+        };
         if !ours {
             return Err(Stop::Lost("another worker took the job over".into()));
+        }
+        self.parts = parts;
+        if self.partition.is_some() {
+            self.job_cp = theirs;
         }
         self.seq = job.seq;
         Ok(())

@@ -45,7 +45,7 @@ pub async fn handle_message(
 ) -> Disposition {
     let job_id = message.job_id.as_str();
     let stop = budget.stop.clone();
-    match engine.run_slice(job_id, Some(message.slice), budget).await {
+    match engine.run_message(message, budget).await {
         Ok(SliceOutcome::Continue { next_slice }) => {
             if stop.as_ref().is_some_and(|s| *s.borrow()) {
                 // The process is stopping: leave the job `suspended`, as the reference does
@@ -69,13 +69,37 @@ pub async fn handle_message(
                 }
             }
         }
+        Ok(SliceOutcome::Spread(messages)) => {
+            if message.partition.is_some()
+                && !messages.is_empty()
+                && stop.as_ref().is_some_and(|s| *s.borrow())
+            {
+                // A partition paused because the process is stopping: the job is suspended,
+                // and hands its partitions out again when it resumes.
+                match engine.suspend(job_id).await {
+                    Ok(_) => info!(job_id, "job suspended; it resumes from its checkpoint"),
+                    Err(e) => {
+                        warn!(job_id, error = %e, "could not suspend the job; the scheduler resumes it once it looks idle")
+                    }
+                }
+                return Disposition::Done;
+            }
+            for next in &messages {
+                if let Err(e) = queue.send(next, Duration::ZERO).await {
+                    // The checkpoint says where each partition is; the scheduler hands out
+                    // the partitions of an idle job again.
+                    warn!(job_id, message = %next.describe(), error = %e, "could not send a partition's message; the scheduler will resume the job");
+                }
+            }
+            Disposition::Done
+        }
         Ok(SliceOutcome::Finished(status)) => {
             info!(job_id, %status, "sync job finished");
             start_waiting_jobs(engine, queue, job_id).await;
             Disposition::Done
         }
         Ok(SliceOutcome::Stale(why)) => {
-            info!(job_id, slice = message.slice, reason = %why, "message ignored");
+            info!(job_id, message = %message.describe(), reason = %why, "message ignored");
             Disposition::Done
         }
         Ok(SliceOutcome::Busy(why)) => {
@@ -85,7 +109,7 @@ pub async fn handle_message(
             Disposition::Done
         }
         Err(e) => {
-            warn!(job_id, attempt = message.attempt, error = %e, "slice failed; the message will be retried");
+            warn!(job_id, message = %message.describe(), attempt = message.attempt, error = %e, "slice failed; the message will be retried");
             Disposition::Retry(e.to_string())
         }
     }

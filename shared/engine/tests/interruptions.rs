@@ -134,6 +134,7 @@ async fn interrupted_syncs_end_exactly_like_uninterrupted_ones() {
                 }
                 Some(Ok(SliceOutcome::Finished(s))) => break s,
                 Some(Ok(SliceOutcome::Continue { next_slice })) => slice = Some(next_slice),
+                Some(Ok(SliceOutcome::Spread(m))) => panic!("unsplit job handed out {m:?}"),
                 Some(Ok(SliceOutcome::Busy(_))) => {
                     tokio::time::sleep(Duration::from_millis(5)).await
                 }

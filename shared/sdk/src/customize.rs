@@ -28,8 +28,8 @@ use connectors_protocol::Configuration;
 use serde_json::{Map, Value};
 
 use crate::source::{
-    BuildContext, Content, DataSource, Page, PageRequest, SourceDescriptor, SourceDocument,
-    SourceError, SourceFeatures, SourceItem,
+    BuildContext, Content, DataSource, Page, PageRequest, PartitionRequest, SourceDescriptor,
+    SourceDocument, SourceError, SourceFeatures, SourceItem,
 };
 
 type DocumentFn = dyn Fn(Map<String, Value>) -> Option<Map<String, Value>> + Send + Sync;
@@ -152,6 +152,14 @@ impl DataSource for Mapped {
 
     fn incremental_lists_everything(&self) -> bool {
         self.inner.incremental_lists_everything()
+    }
+
+    async fn partitions(&self, request: PartitionRequest<'_>) -> Result<Vec<Value>, SourceError> {
+        self.inner.partitions(request).await
+    }
+
+    fn merge_sync_cursors(&self, cursors: Vec<Value>) -> Option<Value> {
+        self.inner.merge_sync_cursors(cursors)
     }
 
     async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {

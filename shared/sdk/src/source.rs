@@ -130,6 +130,15 @@ pub struct PageRequest<'a> {
     pub page_size: usize,
 }
 
+/// A request to split a full sync into independent listings ([`DataSource::partitions`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PartitionRequest<'a> {
+    /// The job's active advanced rules, when set and supported.
+    pub advanced_rules: Option<&'a Value>,
+    /// At most this many partitions.
+    pub max: usize,
+}
+
 /// A document as a source produces it: its fields, with `_id` (a string or a number) and
 /// optionally `_timestamp`, plus an optional handle for downloading its content later.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,6 +242,30 @@ pub trait DataSource: Send + Sync {
         false
     }
 
+    /// Splits a full sync into at most `request.max` listings that share nothing, so that
+    /// several workers can run one job: the first cursor of each. Each cursor is handed to
+    /// [`DataSource::fetch_page`] as any other, and the listing it starts must end (a page
+    /// with no `next`) after its own part: a table or a group of tables, a key range, a
+    /// prefix, a top-level folder. Together the partitions must list exactly what one
+    /// unpartitioned listing would. Fewer than two cursors: the job is not split (the default).
+    async fn partitions(&self, _request: PartitionRequest<'_>) -> Result<Vec<Value>, SourceError> {
+        Ok(Vec::new())
+    }
+
+    /// The sync cursor of a partitioned sync, from the `sync_cursor` of each partition's last
+    /// page. The default merges JSON objects member by member (recursively), which suits
+    /// cursors that keep one entry per table, prefix or folder.
+    fn merge_sync_cursors(&self, cursors: Vec<Value>) -> Option<Value> {
+        let mut merged: Option<Value> = None;
+        for cursor in cursors {
+            match merged.as_mut() {
+                None => merged = Some(cursor),
+                Some(into) => merge_json(into, cursor),
+            }
+        }
+        merged
+    }
+
     /// Lists the page after `request.cursor`.
     async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError>;
 
@@ -252,6 +285,23 @@ pub trait DataSource: Send + Sync {
     /// there is nothing to extract (unsupported type, too large).
     async fn download(&self, _handle: &Value) -> Result<Option<Content>, SourceError> {
         Ok(None)
+    }
+}
+
+/// Merges `from` into `into`: objects member by member, anything else replaced.
+pub fn merge_json(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(into), Value::Object(from)) => {
+            for (k, v) in from {
+                match into.get_mut(&k) {
+                    Some(existing) => merge_json(existing, v),
+                    None => {
+                        into.insert(k, v);
+                    }
+                }
+            }
+        }
+        (into, from) => *into = from,
     }
 }
 

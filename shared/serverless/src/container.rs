@@ -330,8 +330,12 @@ impl<Q: Redelivery + 'static> Container<Q> {
             Disposition::Retry(reason)
                 if record.receive_count >= self.settings.max_receive_count =>
             {
+                let what = match message.partition {
+                    Some(p) => format!("queue message of partition {}", p + 1),
+                    None => "queue message".to_string(),
+                };
                 let why = format!(
-                    "The sync job's queue message failed {} times; last error: {reason}",
+                    "The sync job's {what} failed {} times; last error: {reason}",
                     record.receive_count
                 );
                 match session.runtime().engine.fail_job(job_id, &why).await {

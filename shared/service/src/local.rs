@@ -78,6 +78,19 @@ pub async fn work_once(
                     progressed = true;
                     report.finished += 1;
                 }
+                Ok(SliceOutcome::Spread(messages)) => {
+                    progressed = true;
+                    if *stop.borrow() && message.partition.is_some() && !messages.is_empty() {
+                        engine.suspend(&message.job_id).await?;
+                        continue;
+                    }
+                    for next in &messages {
+                        queue
+                            .send(next, Duration::ZERO)
+                            .await
+                            .map_err(EngineError::from)?;
+                    }
+                }
                 Ok(SliceOutcome::Busy(_) | SliceOutcome::Stale(_)) => {}
                 Err(e) => {
                     progressed = true;
@@ -163,7 +176,7 @@ pub async fn run(
 async fn retry_later(engine: &Engine, queue: &dyn JobQueue, message: &JobMessage, reason: &str) {
     let job_id = message.job_id.as_str();
     if message.attempt + 1 >= MAX_ATTEMPTS {
-        give_up(engine, job_id, reason).await;
+        give_up(engine, message, reason).await;
         return;
     }
     let delay = retry_backoff(RETRY_BACKOFF, message.attempt);
@@ -190,10 +203,7 @@ pub async fn run_with_retries(
     let slice = budget.deadline.saturating_duration_since(Instant::now());
     let mut budget = budget;
     loop {
-        match engine
-            .run_slice(&message.job_id, Some(message.slice), budget)
-            .await
-        {
+        match engine.run_message(message, budget).await {
             Err(e) if attempt + 1 < MAX_ATTEMPTS && !*stop.borrow() => {
                 let delay = retry_backoff(RETRY_BACKOFF, attempt);
                 warn!(job_id = %message.job_id, attempt = attempt + 1, delay_s = delay.as_secs(), error = %e, "slice failed; retrying after a back-off");
@@ -209,7 +219,7 @@ pub async fn run_with_retries(
                 };
             }
             Err(e) if !*stop.borrow() => {
-                give_up(engine, &message.job_id, &e.to_string()).await;
+                give_up(engine, message, &e.to_string()).await;
                 return Err(e);
             }
             other => return other,
@@ -218,9 +228,13 @@ pub async fn run_with_retries(
 }
 
 /// Ends a job whose slice failed [`MAX_ATTEMPTS`] times in a row in `error`, with the reason.
-async fn give_up(engine: &Engine, job_id: &str, reason: &str) {
-    let why =
-        format!("The sync job's slice failed {MAX_ATTEMPTS} times in a row; last error: {reason}");
+async fn give_up(engine: &Engine, message: &JobMessage, reason: &str) {
+    let job_id = message.job_id.as_str();
+    let what = match message.partition {
+        Some(p) => format!("The sync job's partition {} failed", p + 1),
+        None => "The sync job's slice failed".to_string(),
+    };
+    let why = format!("{what} {MAX_ATTEMPTS} times in a row; last error: {reason}");
     match engine.fail_job(job_id, &why).await {
         Ok(_) => error!(job_id, reason = %why, "marked the job as failed"),
         Err(e) => {

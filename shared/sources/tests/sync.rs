@@ -46,6 +46,8 @@ trait Db {
     fn service_type(&self) -> &'static str;
     fn config(&self, extra: Value) -> connectors_protocol::Configuration;
     async fn exec(&mut self, sql: &str);
+    /// Brings the catalog's row estimates up to date.
+    async fn analyze(&mut self);
     async fn cleanup(self);
 }
 
@@ -95,6 +97,9 @@ impl Db for Pg {
             .batch_execute(sql)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    }
+    async fn analyze(&mut self) {
+        self.exec("ANALYZE").await;
     }
     async fn cleanup(self) {
         let _ = self
@@ -151,6 +156,18 @@ impl Db for My {
             .query_drop(sql)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    }
+    async fn analyze(&mut self) {
+        let tables: Vec<String> = self
+            .conn
+            .exec(
+                "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ?",
+                (self.database.as_str(),),
+            )
+            .await
+            .unwrap();
+        self.exec(&format!("ANALYZE TABLE {}", tables.join(", ")))
+            .await;
     }
     async fn cleanup(mut self) {
         let _ = self
@@ -279,6 +296,104 @@ async fn postgresql_sliced_sync_equals_one_run() {
 async fn mysql_sliced_sync_equals_one_run() {
     if let Some(db) = My::new().await {
         sliced_sync_equals_one_run(db).await;
+    }
+}
+
+/// A full sync split by table into 4 partitions, run by 4 workers in slices of 30 ms, gives
+/// one worker's index, counts and sync cursor (the partitions' tracking entries merged).
+async fn partitioned_sync_equals_one_run(mut db: impl Db) {
+    db.exec(FIXTURE).await;
+    fill_pairs(&mut db, 3000).await;
+    for (table, rows) in [("orders", 1200), ("tags", 400), ("notes", 50)] {
+        let values: Vec<String> = (1..=rows)
+            .map(|i| format!("({i}, 'row {i} of {table}', {})", i % 7))
+            .collect();
+        db.exec(&format!(
+            "CREATE TABLE {table} (id int PRIMARY KEY, label varchar(60), version int NOT NULL);
+             INSERT INTO {table} VALUES {};",
+            values.join(", ")
+        ))
+        .await;
+    }
+    db.analyze().await;
+    let env = start_es().await;
+    let config =
+        db.config(json!({"fetch_size": 70, "tracking_columns": "orders:version,tags:version"}));
+    let mut ids = Vec::new();
+    for id in ["one", "four"] {
+        connector(
+            &env,
+            id,
+            &format!("search-{id}"),
+            db.service_type(),
+            &config,
+        )
+        .await;
+        ids.push(job(&env, id, JobType::Full).await);
+    }
+    let mut c = test_config();
+    c.page_size = 37;
+    c.lease_ttl = std::time::Duration::from_secs(5);
+    let one = [engine(&env, c.clone())];
+    let options = connectors_testkit::pool::PoolOptions {
+        slice: std::time::Duration::from_millis(30),
+        ..Default::default()
+    };
+    let report =
+        connectors_testkit::pool::run_pool(&one, &env.es, &ids[0], None, options.clone()).await;
+    assert_eq!(report.status, SyncStatus::Completed);
+    c.max_partitions = 4;
+    let four: Vec<_> = (0..4).map(|_| engine(&env, c.clone())).collect();
+    let report = connectors_testkit::pool::run_pool(&four, &env.es, &ids[1], None, options).await;
+    assert_eq!(report.status, SyncStatus::Completed);
+
+    let whole = index_docs(&env.es, "search-one").await;
+    assert_eq!(whole.len(), 2 + 3000 + 1200 + 400 + 50);
+    assert_eq!(index_docs(&env.es, "search-four").await, whole);
+    let (j1, j4) = (
+        env.es.sync_jobs().get(&ids[0]).await.unwrap(),
+        env.es.sync_jobs().get(&ids[1]).await.unwrap(),
+    );
+    assert_eq!(
+        j4.indexed_document_count,
+        whole.len() as u64,
+        "each row indexed once"
+    );
+    assert_eq!(
+        (
+            j4.indexed_document_count,
+            j4.indexed_document_volume,
+            j4.total_document_count
+        ),
+        (
+            j1.indexed_document_count,
+            j1.indexed_document_volume,
+            j1.total_document_count
+        )
+    );
+    let meta = j4.metadata.unwrap();
+    assert_eq!(meta["partitions"].as_object().unwrap().len(), 4);
+    let (c1, c4) = (
+        env.es.connectors().get("one", false).await.unwrap(),
+        env.es.connectors().get("four", false).await.unwrap(),
+    );
+    let cursor = c1.sync_cursor.expect("a sync cursor");
+    assert_eq!(cursor["tracking"].as_object().unwrap().len(), 2);
+    assert_eq!(c4.sync_cursor, Some(cursor));
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn postgresql_partitioned_sync_equals_one_run() {
+    if let Some(db) = Pg::new().await {
+        partitioned_sync_equals_one_run(db).await;
+    }
+}
+
+#[tokio::test]
+async fn mysql_partitioned_sync_equals_one_run() {
+    if let Some(db) = My::new().await {
+        partitioned_sync_equals_one_run(db).await;
     }
 }
 

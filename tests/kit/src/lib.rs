@@ -13,12 +13,14 @@
 //! - [`emulator`]: emulators (moto, azurite, fake-gcs-server) started on a free port for the
 //!   life of the test binary; [`fault`]: a proxy that answers the first requests with
 //!   throttling errors; [`objects`]: clients that set up buckets and objects in the emulators;
+//!   [`pool`]: local workers over one queue, as the service runs them (partitioned jobs);
 //!   [`samba`]: a private Samba server for the network drive.
 
 pub mod conformance;
 pub mod emulator;
 pub mod fault;
 pub mod objects;
+pub mod pool;
 pub mod samba;
 
 use std::collections::BTreeMap;

@@ -217,6 +217,7 @@ pub(super) fn env_value(name: &str, key: &str, raw: &str) -> Result<Value, Confi
         | "service.max_concurrent_content_syncs"
         | "service.slice_seconds"
         | "service.checkpoint_interval"
+        | "service.max_partitions_per_job"
         | "elasticsearch.bulk.chunk_size"
         | "elasticsearch.bulk.max_concurrency"
         | "extraction.max_chars"

@@ -282,6 +282,9 @@ pub struct ServiceSettings {
     /// Seconds between two checkpoint writes while a sync makes progress; 0 writes one after
     /// every acknowledged page (this service's own key).
     pub checkpoint_interval: u64,
+    /// Partitions a full sync may be split into, to run on that many workers at once (this
+    /// service's own key); 1 never splits. Sources that cannot split run unsplit.
+    pub max_partitions_per_job: usize,
     // Accepted, not used.
     pub preflight_max_attempts: Option<Value>,
     pub preflight_idle: Option<Value>,
@@ -307,6 +310,7 @@ impl Default for ServiceSettings {
             log_json: false,
             lease_grace: 60,
             checkpoint_interval: 1,
+            max_partitions_per_job: 1,
             preflight_max_attempts: None,
             preflight_idle: None,
             max_errors: None,
@@ -349,6 +353,10 @@ const ENV_OVERRIDES: &[(&str, &str)] = &[
         "service.checkpoint_interval",
     ),
     ("CONNECTORS_LOG_JSON", "service.log_json"),
+    (
+        "CONNECTORS_MAX_PARTITIONS_PER_JOB",
+        "service.max_partitions_per_job",
+    ),
     ("CONNECTORS_EXTRACTION_MODE", "extraction.mode"),
     ("CONNECTORS_EXTRACTION_MAX_CHARS", "extraction.max_chars"),
     (
@@ -528,6 +536,7 @@ impl ServiceConfig {
             },
             lease_ttl: Duration::from_secs(self.service.lease_grace),
             checkpoint_interval: Duration::from_secs(self.service.checkpoint_interval),
+            max_partitions: self.service.max_partitions_per_job.max(1),
             extraction: ExtractionConfig {
                 mode: match self.extraction.mode {
                     ExtractionModeSetting::InProcess => ExtractionMode::InProcess,

@@ -191,6 +191,16 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// Told the tables that `*` found.
     fn tables_found(&self, _tables: &[String]) {}
 
+    /// The catalog's estimate of a table's rows, for balancing partitions; `None` when the
+    /// catalog has none.
+    fn estimated_rows(
+        &self,
+        _conn: &mut Self::Conn,
+        _table: &str,
+    ) -> impl Future<Output = Result<Option<u64>, Self::Error>> + Send {
+        async { Ok(None) }
+    }
+
     /// The primary key's columns, in the reference's order.
     fn primary_key(
         &self,

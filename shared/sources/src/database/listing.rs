@@ -128,7 +128,9 @@ impl<D: Dialect> Lister<'_, D> {
         pos: &mut Position,
     ) -> Result<(), Stop<D::Error>> {
         let s = self.d.settings();
-        let tables = if settings::is_wildcard(&s.tables) {
+        let tables = if let Some(part) = &pos.part {
+            part.clone()
+        } else if settings::is_wildcard(&s.tables) {
             let tables = self.d.all_tables(self.conn).await.map_err(Stop::Db)?;
             self.d.tables_found(&tables);
             tables

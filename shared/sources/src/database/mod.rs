@@ -16,6 +16,7 @@ pub mod fields;
 pub mod layout;
 mod listing;
 pub mod pager;
+mod partition;
 pub mod plan;
 pub mod python;
 pub mod rules;

@@ -39,6 +39,9 @@ pub struct Position {
     /// The sync cursor this sync is building: per table, its tracking column and highest value.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub tracking: Map<String, Value>,
+    /// A partition's listing: only these tables, instead of the configured ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<Vec<String>>,
 }
 
 impl Position {

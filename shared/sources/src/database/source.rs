@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use connectors_sdk::{DataSource, Page, PageRequest, SourceError, SourceFeatures};
+use connectors_sdk::{
+    DataSource, Page, PageRequest, PartitionRequest, SourceError, SourceFeatures,
+};
 use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -192,6 +194,15 @@ impl<D: Dialect> DataSource for DatabaseSource<D> {
         // see is gone; with them, unchanged rows are not read and deletions wait for a full
         // sync.
         self.d.settings().tracking.is_empty()
+    }
+
+    /// Full syncs of two or more tables split by table, balanced by the catalog's row
+    /// estimates. Custom queries are not split.
+    async fn partitions(&self, request: PartitionRequest<'_>) -> Result<Vec<Value>, SourceError> {
+        if !rules::is_empty(request.advanced_rules) {
+            return Ok(Vec::new());
+        }
+        crate::database::partition::partitions(&*self.d, request.max).await
     }
 
     async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {

@@ -273,6 +273,19 @@ impl Dialect for MySql {
         Ok(Keys::Found { id, order })
     }
 
+    /// `INFORMATION_SCHEMA.TABLES.TABLE_ROWS`: exact for MyISAM, an estimate for InnoDB.
+    async fn estimated_rows(&self, conn: &mut Conn, table: &str) -> Result<Option<u64>, MyError> {
+        let rows: Option<Option<u64>> = conn
+            .conn
+            .exec_first(
+                "SELECT TABLE_ROWS FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ? \
+                 AND TABLE_NAME = ?",
+                (self.s.server.database.as_str(), table),
+            )
+            .await?;
+        Ok(rows.flatten())
+    }
+
     async fn has_column(
         &self,
         conn: &mut Conn,

@@ -276,6 +276,25 @@ impl Dialect for Postgres {
         rows.iter().map(|r| r.try_get::<_, String>(0)).collect()
     }
 
+    /// `pg_class.reltuples`, as of the last `ANALYZE` or `VACUUM` (-1 before the first).
+    async fn estimated_rows(
+        &self,
+        conn: &mut Conn,
+        table: &str,
+    ) -> Result<Option<u64>, tokio_postgres::Error> {
+        let row = conn
+            .client
+            .query_opt(
+                "SELECT c.reltuples::float8 FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname::text = $1 AND c.relname::text = $2",
+                &[&self.schema, &table],
+            )
+            .await?;
+        let rows = row.map(|r| r.try_get::<_, f64>(0)).transpose()?;
+        Ok(rows.filter(|n| *n >= 0.0).map(|n| n as u64))
+    }
+
     async fn has_column(
         &self,
         conn: &mut Conn,
