@@ -153,11 +153,9 @@ impl Checkpoint {
             merged.counters.add(&part.counters);
             merged.budget.absorb(&part.budget);
             for scope in &part.unread {
-                if !merged
-                    .unread
-                    .iter()
-                    .any(|u| u.field == scope.field && u.value == scope.value)
-                {
+                if !merged.unread.iter().any(|u| {
+                    u.field == scope.field && u.value == scope.value && u.prefix == scope.prefix
+                }) {
                     merged.unread.push(scope.clone());
                 }
             }

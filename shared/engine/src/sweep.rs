@@ -25,10 +25,13 @@ impl Run<'_> {
         let mut keep = vec![json!({"term": {SYNC_STAMP_FIELD: self.job_id}})];
         // The field may be mapped as text with a keyword sub-field (dynamic mapping) or as a
         // keyword: either term matches.
+        // A prefix on a text field matches any of its words that starts with it: that keeps a
+        // few documents too many at worst, never deletes one of the scope.
         keep.extend(self.cp.unread.iter().map(|u| {
+            let kind = if u.prefix { "prefix" } else { "term" };
             json!({"bool": {"should": [
-                {"term": {u.field.as_str(): u.value}},
-                {"term": {format!("{}.keyword", u.field): u.value}},
+                {kind: {u.field.as_str(): u.value}},
+                {kind: {format!("{}.keyword", u.field): u.value}},
             ]}})
         }));
         let stale_query = json!({"bool": {"must_not": keep}});

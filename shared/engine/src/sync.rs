@@ -672,12 +672,12 @@ impl<'e> Run<'e> {
 
     /// Records a part of the source that could not be read: its documents are not swept.
     pub(crate) fn unreadable(&mut self, scope: connectors_sdk::UnreadScope) {
-        warn!(job_id = %self.job_id, field = %scope.field, value = %scope.value, reason = %scope.reason, "part of the source could not be read; its documents are kept");
+        warn!(job_id = %self.job_id, field = %scope.field, value = %scope.value, prefix = scope.prefix, reason = %scope.reason, "part of the source could not be read; its documents are kept");
         if !self
             .cp
             .unread
             .iter()
-            .any(|u| u.field == scope.field && u.value == scope.value)
+            .any(|u| u.field == scope.field && u.value == scope.value && u.prefix == scope.prefix)
         {
             self.cp.unread.push(scope);
         }

@@ -355,6 +355,47 @@ async fn what_could_not_be_read_is_not_swept() {
 }
 
 #[tokio::test]
+async fn what_could_not_be_read_under_a_folder_is_not_swept() {
+    let env = start().await;
+    let data = data(0);
+    {
+        let mut d = data.lock().unwrap();
+        for (i, path) in ["/a/1", "/a/2", "/a/b/3", "/ab/4", "/c/5"]
+            .iter()
+            .enumerate()
+        {
+            d.insert(
+                format!("file-{i}"),
+                json!({"path": path, "_timestamp": "2024-01-01T00:00:00+00:00"}),
+            );
+        }
+    }
+    connector(&env, "under", "search-under").await;
+    let engine = engine(&env, &data, test_config());
+    let first = new_job(&env, "under").await;
+    assert_eq!(run_retrying(&engine, &first).await.0, SyncStatus::Completed);
+    // Next time folder `/a` cannot be listed: what was under it stays; `/ab/4` and `/c/5`
+    // are gone for real.
+    {
+        let mut d = data.lock().unwrap();
+        d.clear();
+        d.insert("/a/".into(), json!({"_unreadable_under": "path"}));
+    }
+    let job = new_job(&env, "under").await;
+    assert_eq!(run_retrying(&engine, &job).await.0, SyncStatus::Completed);
+    let j = env.es.sync_jobs().get(&job).await.unwrap();
+    assert_eq!(j.deleted_document_count, 2);
+    let metadata = Value::Object(j.metadata.clone().unwrap());
+    assert_eq!(metadata["unread"][0]["value"], json!("/a/"));
+    assert_eq!(metadata["unread"][0]["prefix"], json!(true));
+    let docs = index_docs(&env.es, "search-under").await;
+    assert_eq!(
+        docs.keys().collect::<Vec<_>>(),
+        ["file-0", "file-1", "file-2"]
+    );
+}
+
+#[tokio::test]
 async fn a_job_failing_mid_sync_reports_counts_that_add_up() {
     // No periodic refresh: only what the engine refreshes is visible to counts.
     let env = start_with(es_sim::SimConfig {

@@ -174,13 +174,38 @@ pub enum SourceItem {
 }
 
 /// The documents of a part of the source that could not be read: those whose field `field`
-/// holds `value` (for example `table` = `"orders"`).
+/// holds `value` (for example `table` = `"orders"`), or with `prefix`, whose `field` starts
+/// with `value` (a folder: every path under it).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UnreadScope {
     pub field: String,
     pub value: Value,
     /// Why it could not be read, for the log and the job's `metadata`.
     pub reason: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prefix: bool,
+}
+
+impl UnreadScope {
+    /// The documents whose `field` holds `value`.
+    pub fn exact(field: impl Into<String>, value: Value, reason: impl Into<String>) -> Self {
+        UnreadScope {
+            field: field.into(),
+            value,
+            reason: reason.into(),
+            prefix: false,
+        }
+    }
+
+    /// The documents whose `field` starts with `prefix`.
+    pub fn under(field: impl Into<String>, prefix: &str, reason: impl Into<String>) -> Self {
+        UnreadScope {
+            field: field.into(),
+            value: Value::String(prefix.to_string()),
+            reason: reason.into(),
+            prefix: true,
+        }
+    }
 }
 
 /// One page of a listing.

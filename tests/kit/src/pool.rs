@@ -72,7 +72,7 @@ impl JobQueue for Delivery {
 
 /// Runs job `job` with one worker per engine until it ends; the first message is slice 0 of
 /// the job. With `scheduler`, a dispatch pass (on the first engine, sending to the pool's
-/// queue) runs every 300 ms, as the service's does.
+/// queue) runs every 100 ms (the service's runs every `service.idling`).
 pub async fn run_pool(
     engines: &[Engine],
     es: &EsClient,
@@ -151,7 +151,7 @@ pub async fn run_pool(
             "job {job} still {status} after {:?}",
             options.timeout
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     };
     done.store(true, Ordering::Relaxed);
     for t in tasks {

@@ -19,7 +19,7 @@ use tracing::{debug, info, warn};
 
 use super::listing::list_all;
 use super::{Scheduler, TickReport, write_err};
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, Partitions, partitions_from_metadata};
 use crate::ending;
 use crate::engine::EngineError;
 use crate::queue::JobMessage;
@@ -270,7 +270,8 @@ impl Scheduler {
                 if alive {
                     return None;
                 }
-                let progress = cp.as_ref().map(progress_mark);
+                let parts = partitions_from_metadata(job.doc.metadata.as_ref());
+                let progress = cp.as_ref().map(|cp| progress_mark(cp, &parts));
                 let resumes = if dispatch.progress.is_some() && dispatch.progress != progress {
                     0
                 } else {
@@ -447,8 +448,15 @@ fn dispatch_doc(d: &Dispatch) -> Value {
     json!({"metadata": { DISPATCH_KEY: d }})
 }
 
-/// Where a job stands, for telling whether it progressed between two resumes.
-fn progress_mark(cp: &Checkpoint) -> String {
+/// Where a job stands, for telling whether it progressed between two resumes. A split job's
+/// progress is its partitions' (each resume of it numbers a new job slice, progress or not).
+fn progress_mark(cp: &Checkpoint, parts: &Partitions) -> String {
+    if cp.is_fanned_out() {
+        let slices: u64 = parts.values().map(|p| p.slice).sum();
+        let pages: u64 = parts.values().map(|p| p.pages).sum();
+        let listed = parts.values().filter(|p| p.is_listed()).count();
+        return format!("partitions/{slices}/{pages}/{listed}");
+    }
     format!(
         "{}/{}/{:?}/{}",
         cp.slice,

@@ -75,12 +75,23 @@ impl DataSource for MemoryData {
             }
             // A value {"_unreadable": field} stands for a part of the source that cannot be
             // read: the documents whose `field` is `k`.
+            // A value {"_unreadable_under": field} stands for a folder that cannot be read:
+            // the documents whose `field` starts with `k`.
+            if let Some(field) = v.get("_unreadable_under").and_then(Value::as_str) {
+                items.push(SourceItem::Unreadable(UnreadScope::under(
+                    field,
+                    k,
+                    format!("{k} is unreadable"),
+                )));
+                last = Some(k.clone());
+                continue;
+            }
             if let Some(field) = v.get("_unreadable").and_then(Value::as_str) {
-                items.push(SourceItem::Unreadable(UnreadScope {
-                    field: field.to_string(),
-                    value: json!(k),
-                    reason: format!("{k} is unreadable"),
-                }));
+                items.push(SourceItem::Unreadable(UnreadScope::exact(
+                    field.to_string(),
+                    json!(k),
+                    format!("{k} is unreadable"),
+                )));
                 last = Some(k.clone());
                 continue;
             }

@@ -166,11 +166,11 @@ impl<D: Dialect> Lister<'_, D> {
             D::WORDING.rows_of
         );
         warn!("{reason}");
-        sink.push(SourceItem::Unreadable(UnreadScope {
-            field: D::WORDING.table_field.into(),
-            value: Value::String(table.to_string()),
+        sink.push(SourceItem::Unreadable(UnreadScope::exact(
+            D::WORDING.table_field,
+            Value::String(table.to_string()),
             reason,
-        }));
+        )));
     }
 
     fn no_key(&self, table: &str) {

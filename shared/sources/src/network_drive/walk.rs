@@ -5,14 +5,16 @@
 
 use chrono::{DateTime, Utc};
 use connectors_sdk::access_control::ACCESS_CONTROL_FIELD;
-use connectors_sdk::{Page, PageRequest, SourceDocument, SourceError, SourceItem, SyncMode};
+use connectors_sdk::{
+    Page, PageRequest, SourceDocument, SourceError, SourceItem, SyncMode, UnreadScope,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tracing::warn;
 
 use super::NetworkDrive;
 use super::rules::Rule;
-use super::smb::Entry;
+use super::smb::{Entry, status};
 
 /// Seconds between 1601-01-01 (FILETIME) and 1970-01-01.
 const FILETIME_EPOCH_SECONDS: i64 = 11_644_473_600;
@@ -155,6 +157,8 @@ pub(super) async fn page(
     };
     let page_size = request.page_size.max(1);
     let mut listed: Vec<Listed> = Vec::new();
+    // Folders the server refused to list: their documents are kept, not swept.
+    let mut unread: Vec<SourceItem> = Vec::new();
     let mut done = false;
     while listed.len() < page_size {
         let folder = match cur.current.clone() {
@@ -183,8 +187,18 @@ pub(super) async fn page(
         let share = drive.share(&folder.share).await?;
         let mut entries = match share.list(&folder.folder).await {
             Ok(entries) => entries,
+            Err(e) if e.status == Some(status::ACCESS_DENIED) => {
+                // The reference logs and goes on; what was indexed under it stays.
+                warn!(path = %folder.path, error = %e, "Error while scanning the path; skipped");
+                unread.push(SourceItem::Unreadable(UnreadScope::under(
+                    "path",
+                    &format!("{}\\", folder.path),
+                    format!("Error while scanning the path {}: {e}", folder.path),
+                )));
+                Vec::new()
+            }
             Err(e) if e.status.is_some() => {
-                // Gone since it was listed, or unreadable: the reference logs and goes on.
+                // Gone since it was listed: the reference logs and goes on.
                 warn!(path = %folder.path, error = %e, "Error while scanning the path; skipped");
                 Vec::new()
             }
@@ -237,7 +251,8 @@ pub(super) async fn page(
             cur.after = last_name;
         }
     }
-    let items = items(drive, listed, unchanged_before, rules.is_empty()).await?;
+    let mut items = items(drive, listed, unchanged_before, rules.is_empty()).await?;
+    items.append(&mut unread);
     Ok(Page {
         items,
         sync_cursor: Some(json!({"started": cur.started})),

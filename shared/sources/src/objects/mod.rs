@@ -24,8 +24,8 @@ pub mod s3;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use connectors_sdk::{
-    Content, DataSource, Page, PageRequest, SourceDocument, SourceError, SourceItem, SyncMode,
-    UnreadScope, normalise_id,
+    Content, DataSource, Page, PageRequest, PartitionRequest, SourceDocument, SourceError,
+    SourceItem, SyncMode, UnreadScope, normalise_id,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -227,6 +227,9 @@ struct Cursor {
     token: Option<String>,
     /// When this sync's listing started (RFC 3339): the next incremental sync's cursor.
     started: String,
+    /// A partition's listing ends before this scope (by index; its container beside it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    end: Option<(usize, String)>,
 }
 
 /// The time after which an incremental sync sends objects.
@@ -256,31 +259,60 @@ impl<S: Store> DataSource for ObjectSource<S> {
         true
     }
 
+    /// Full syncs of two or more scopes (buckets or containers, or advanced rules) split into
+    /// runs of consecutive scopes.
+    async fn partitions(&self, request: PartitionRequest<'_>) -> Result<Vec<Value>, SourceError> {
+        let scopes = self.scopes(request.advanced_rules).await?;
+        let n = request.max.min(scopes.len());
+        if n < 2 {
+            return Ok(Vec::new());
+        }
+        let started = Utc::now().to_rfc3339();
+        Ok((0..n)
+            .map(|i| {
+                let (start, end) = (i * scopes.len() / n, (i + 1) * scopes.len() / n);
+                json!(Cursor {
+                    scope: start,
+                    container: scopes[start].container.clone(),
+                    token: None,
+                    started: started.clone(),
+                    end: scopes.get(end).map(|s| (end, s.container.clone())),
+                })
+            })
+            .collect())
+    }
+
     async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {
         let scopes = self.scopes(request.advanced_rules).await?;
-        let (mut index, mut token, started) = match request.cursor {
-            None => (0, None, Utc::now().to_rfc3339()),
+        // Where a scope of a cursor is now: at its index, or found again by its container if
+        // the list of containers changed between slices.
+        let find = |at: usize, container: &str| {
+            if scopes.get(at).is_some_and(|s| s.container == container) {
+                at
+            } else {
+                scopes
+                    .iter()
+                    .position(|s| s.container == container)
+                    .unwrap_or(at)
+            }
+        };
+        let (mut index, mut token, started, end) = match request.cursor {
+            None => (0, None, Utc::now().to_rfc3339(), None),
             Some(raw) => {
                 let c: Cursor = serde_json::from_value(raw.clone())
                     .map_err(|e| SourceError::Cursor(e.to_string()))?;
-                let index = if scopes
-                    .get(c.scope)
-                    .is_some_and(|s| s.container == c.container)
-                {
-                    c.scope
-                } else {
-                    scopes
-                        .iter()
-                        .position(|s| s.container == c.container)
-                        .unwrap_or(c.scope)
-                };
-                (index, c.token, c.started)
+                let end = c.end.clone();
+                (find(c.scope, &c.container), c.token, c.started, end)
             }
         };
+        let limit = end
+            .as_ref()
+            .map_or(scopes.len(), |(at, container)| find(*at, container))
+            .min(scopes.len());
         let since = changed_since(request.mode, self.limits.incremental_margin);
         let max = self.store.page_size(request.page_size);
         let mut items = Vec::new();
-        while items.is_empty() && index < scopes.len() {
+        while items.is_empty() && index < limit {
             let scope = &scopes[index];
             match self.store.list(scope, token.as_deref(), max).await {
                 Ok(listing) => {
@@ -296,11 +328,11 @@ impl<S: Store> DataSource for ObjectSource<S> {
                 }
                 Err(e) => {
                     warn!(container = %scope.container, error = %e, "listing failed; its documents are kept and the sync goes on");
-                    items.push(SourceItem::Unreadable(UnreadScope {
-                        field: self.store.container_field().to_string(),
-                        value: Value::String(scope.container.clone()),
-                        reason: e.to_string(),
-                    }));
+                    items.push(SourceItem::Unreadable(UnreadScope::exact(
+                        self.store.container_field(),
+                        Value::String(scope.container.clone()),
+                        e.to_string(),
+                    )));
                     token = None;
                 }
             }
@@ -308,12 +340,13 @@ impl<S: Store> DataSource for ObjectSource<S> {
                 index += 1;
             }
         }
-        let next = (index < scopes.len()).then(|| {
+        let next = (index < limit).then(|| {
             json!(Cursor {
                 scope: index,
                 container: scopes[index].container.clone(),
                 token: token.clone(),
                 started: started.clone(),
+                end: end.clone(),
             })
         });
         Ok(Page {

@@ -228,6 +228,39 @@ pub async fn full_then_changes_then_incremental<P: Provider>(p: &P, key_field: &
     assert_index_matches(&docs, &listing.docs);
     let stats = env.es.sync_jobs().get(&j).await.unwrap();
     assert_eq!(stats.indexed_document_count, total as u64);
+
+    // The same sync split by container, run by two workers, gives the same index.
+    let split_index = name("search-split");
+    connector(&env.es, "split", &split_index, p.service_type(), &config).await;
+    let split = job(&env, "split", JobType::Full).await;
+    let workers: Vec<Engine> = (0..2)
+        .map(|_| {
+            Engine::new(
+                env.es.clone(),
+                registry(p.descriptor(&endpoint, limits())),
+                EngineConfig {
+                    page_size: 4,
+                    max_partitions: 4,
+                    lease_ttl: Duration::from_secs(5),
+                    ..connectors_testkit::fast_engine_config()
+                },
+            )
+        })
+        .collect();
+    let report = connectors_testkit::pool::run_pool(
+        &workers,
+        &env.es,
+        &split,
+        None,
+        connectors_testkit::pool::PoolOptions::default(),
+    )
+    .await;
+    assert_eq!(report.status, SyncStatus::Completed);
+    assert_eq!(index_docs(&env.es, &split_index).await, docs);
+    let stats = env.es.sync_jobs().get(&split).await.unwrap();
+    assert_eq!(stats.indexed_document_count, total as u64);
+    let meta = stats.metadata.unwrap_or_default();
+    assert_eq!(meta["partitions"].as_object().map(|p| p.len()), Some(2));
     assert_eq!(
         body_of(&docs, key_field, "a/b/c/deep.txt"),
         Some("deep text")
