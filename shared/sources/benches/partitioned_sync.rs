@@ -14,7 +14,8 @@
 //! has 2 cores shared by the workers, es-sim and PostgreSQL: wall time cannot scale past them,
 //! CPU per document tells the overhead.
 //!
-//! `cargo bench -p connectors-sources --bench partitioned_sync`
+//! `cargo bench -p connectors-sources --bench partitioned_sync` (`PART_BENCH_SETUPS=1x1,4x8`
+//! picks the set-ups, workers x partitions; the first is the reference).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,18 +143,31 @@ async fn parent() {
     tokio::spawn(conn);
     fill(&client, rows, tables).await;
     println!("partitioned_sync: {rows} rows in {tables} tables, {runs} runs per set-up");
-    let setups = [(1, 1), (1, 8), (2, 8), (4, 8)];
-    let mut unsplit_cpu = None;
-    for (workers, partitions) in setups {
-        let mut results = Vec::new();
-        for run in 1..=runs {
+    // `PART_BENCH_SETUPS=1x1,1x8` picks set-ups (workers x partitions); the first is the
+    // reference for the CPU ratio.
+    let setups: Vec<(usize, usize)> = std::env::var("PART_BENCH_SETUPS")
+        .unwrap_or_else(|_| "1x1,1x8,2x8,4x8".into())
+        .split(',')
+        .filter_map(|s| {
+            let (w, p) = s.trim().split_once('x')?;
+            Some((w.parse().ok()?, p.parse().ok()?))
+        })
+        .collect();
+    // Runs alternate between the set-ups, so that a drift of the machine (caches, the
+    // database's background work) spreads over all of them.
+    let mut results: Vec<Vec<Run>> = vec![Vec::new(); setups.len()];
+    for run in 1..=runs {
+        for (i, &(workers, partitions)) in setups.iter().enumerate() {
             let r = sync_once(rows, workers, partitions).await;
             println!(
                 "  {workers} worker(s), max {partitions} partition(s), run {run}: {:.2} s, CPU {:.2} s, peak RSS {:.1} MiB, {} checkpoint writes, {} conflicts",
                 r.seconds, r.cpu, r.rss_mib, r.writes, r.conflicts
             );
-            results.push(r);
+            results[i].push(r);
         }
+    }
+    let mut unsplit_cpu = None;
+    for (&(workers, partitions), results) in setups.iter().zip(&results) {
         let seconds = median(results.iter().map(|r| r.seconds).collect());
         let cpu = median(results.iter().map(|r| r.cpu).collect());
         let cpu_per_100k = cpu * 100_000.0 / rows as f64;
@@ -166,7 +180,7 @@ async fn parent() {
             "-".into()
         };
         println!(
-            "{workers} worker(s), max {partitions} partition(s), median of {runs}: {seconds:.2} s, {:.0} docs/s, {cpu_per_100k:.2} CPU-s per 100k docs ({:.2}x unsplit), peak RSS {:.1} MiB, conflicts per 1,000 checkpoint writes: {per_1000}",
+            "{workers} worker(s), max {partitions} partition(s), median of {runs}: {seconds:.2} s, {:.0} docs/s, {cpu_per_100k:.2} CPU-s per 100k docs ({:.2}x the first), peak RSS {:.1} MiB, conflicts per 1,000 checkpoint writes: {per_1000}",
             rows as f64 / seconds,
             cpu_per_100k / base,
             median(results.iter().map(|r| r.rss_mib).collect()),
