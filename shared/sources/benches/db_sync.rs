@@ -24,6 +24,10 @@ use futures_util::StreamExt;
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
 
+mod common;
+
+use common::{cpu_seconds, env_usize, median, vm_hwm_kib};
+
 // The allocator the shipped binaries use.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -33,42 +37,6 @@ const MY_DATABASE: &str = "bench_sync";
 const TABLE: &str = "items";
 const MY_USER: &str = "connectors_bench";
 const MY_PASSWORD: &str = "connectors-bench-pw";
-
-fn env_usize(key: &str, default: usize) -> usize {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
-/// Peak resident set of this process, in KiB.
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) of this process so far, in seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may contain spaces): state is the 3rd field.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -261,11 +229,6 @@ struct Run {
     /// The source listing alone (no engine), and the engine with es-sim alone (no database).
     source_s: f64,
     ceiling_s: f64,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 async fn parent() {
