@@ -24,6 +24,8 @@ if [ -e "shared/sources/src/$NAME" ] || [ -e "shared/sources/tests/$NAME.rs" ]; 
   echo "scaffold: '$NAME' already exists in this repository; pass another name" >&2
   exit 2
 fi
-cargo run -q -p connectors -- source new "$NAME" --repo "$REPO"
-cargo test -q -p connectors-sources --test "$NAME"
+# Built with the workspace's features (as tests/run.sh builds), so nothing is built twice.
+cargo build -q --workspace --bins
+"${CARGO_TARGET_DIR:-$REPO/target}/debug/connectors" source new "$NAME" --repo "$REPO"
+cargo test -q --workspace --test "$NAME"
 echo "scaffold: the generated source '$NAME' builds and passes its conformance test"

@@ -8,6 +8,7 @@
 
 mod in_process;
 mod local_aws;
+mod partitioned;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
