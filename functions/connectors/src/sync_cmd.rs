@@ -83,10 +83,9 @@ pub async fn run(
                 eprintln!("stopped: job {job_id} is suspended and resumes from its checkpoint");
                 return Ok(ExitCode::FAILURE);
             }
-            SliceOutcome::Continue { next_slice } => {
-                messages.push_back(JobMessage::new(&job_id, next_slice))
+            outcome @ (SliceOutcome::Continue { .. } | SliceOutcome::Spread(_)) => {
+                messages.extend(outcome.next_messages(&job_id))
             }
-            SliceOutcome::Spread(next) => messages.extend(next),
             SliceOutcome::Busy(why) => {
                 tracing::info!(reason = %why, "waiting for the connector's other job");
                 let done = local::work_once(es, &connector_only, stop.clone()).await?;

@@ -153,9 +153,7 @@ impl Checkpoint {
             merged.counters.add(&part.counters);
             merged.budget.absorb(&part.budget);
             for scope in &part.unread {
-                if !merged.unread.iter().any(|u| {
-                    u.field == scope.field && u.value == scope.value && u.prefix == scope.prefix
-                }) {
+                if !merged.unread.iter().any(|u| u.same_scope(scope)) {
                     merged.unread.push(scope.clone());
                 }
             }
@@ -192,6 +190,11 @@ pub fn partitions_from_metadata(metadata: Option<&serde_json::Map<String, Value>
             (cp.version == CHECKPOINT_VERSION).then_some((n, cp))
         })
         .collect()
+}
+
+/// Whether all `expected` partitions of a job are there and listed.
+pub fn all_listed(parts: &Partitions, expected: u32) -> bool {
+    parts.len() == expected as usize && parts.values().all(Checkpoint::is_listed)
 }
 
 impl Default for Checkpoint {

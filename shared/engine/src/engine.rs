@@ -134,6 +134,31 @@ pub enum SliceOutcome {
     Busy(String),
 }
 
+impl SliceOutcome {
+    /// Whether the slice `message` asked for paused with work left, its job's or its
+    /// partition's (rather than ending, being turned away, or handing out partitions): what a
+    /// process that is stopping leaves `suspended`.
+    pub fn paused(&self, message: &crate::queue::JobMessage) -> bool {
+        match self {
+            SliceOutcome::Continue { .. } => true,
+            SliceOutcome::Spread(next) => message.partition.is_some() && !next.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The messages that carry job `job_id` on after this outcome (none when it ended, was
+    /// turned away or waits for someone else).
+    pub fn next_messages(&self, job_id: &str) -> Vec<crate::queue::JobMessage> {
+        match self {
+            SliceOutcome::Continue { next_slice } => {
+                vec![crate::queue::JobMessage::new(job_id, *next_slice)]
+            }
+            SliceOutcome::Spread(next) => next.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Failures that are not the job's fault (Elasticsearch unreachable, ...): the slice can be
 /// retried as it is.
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,8 @@ use serde_json::{Map, Value, json};
 use tracing::{Instrument, info};
 
 use crate::checkpoint::{
-    Checkpoint, Counters, Lease, METADATA_KEY, PARTITIONS_KEY, Phase, partitions_from_metadata,
+    Checkpoint, Counters, Lease, METADATA_KEY, PARTITIONS_KEY, Phase, all_listed,
+    partitions_from_metadata,
 };
 use crate::engine::{Budget, Engine, EngineError, SliceOutcome, lease_until};
 use crate::queue::JobMessage;
@@ -170,9 +171,7 @@ impl Run<'_> {
             return Ok(None);
         }
         if self.cp.is_fanned_out() {
-            let all_listed = self.parts.len() == self.cp.partitions as usize
-                && self.parts.values().all(Checkpoint::is_listed);
-            if all_listed {
+            if all_listed(&self.parts, self.cp.partitions) {
                 let job_cp = self.cp.clone();
                 self.join(source, job_cp).await?;
                 return Ok(None);
@@ -241,10 +240,8 @@ impl Run<'_> {
     ) -> Result<Option<SliceOutcome>, Stop> {
         // The write that recorded this partition as listed succeeded against the job as this
         // run last read it, so `parts` is the job's current state.
-        let expected = self.job_cp.as_ref().map_or(0, |c| c.partitions) as usize;
-        let all_listed =
-            self.parts.len() == expected && self.parts.values().all(Checkpoint::is_listed);
-        if !all_listed {
+        let expected = self.job_cp.as_ref().map_or(0, |c| c.partitions);
+        if !all_listed(&self.parts, expected) {
             let orphans = self.orphans(false);
             info!(job_id = %self.job_id, partition = ?self.partition, handed_out = orphans.len(), "partition listed; others are still running");
             return Ok(Some(SliceOutcome::Spread(orphans)));

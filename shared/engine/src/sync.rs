@@ -19,7 +19,9 @@ use futures_util::StreamExt;
 use serde_json::json;
 use tracing::{debug, info, warn};
 
-use crate::checkpoint::{Checkpoint, Lease, Partitions, Phase, partitions_from_metadata};
+use crate::checkpoint::{
+    Checkpoint, Lease, Partitions, Phase, all_listed, partitions_from_metadata,
+};
 use crate::content::ContentRules;
 use crate::document::{JsonAppendix, acl, prepare};
 use crate::engine::{Budget, Engine, EngineError, SliceOutcome, lease_until};
@@ -673,12 +675,7 @@ impl<'e> Run<'e> {
     /// Records a part of the source that could not be read: its documents are not swept.
     pub(crate) fn unreadable(&mut self, scope: connectors_sdk::UnreadScope) {
         warn!(job_id = %self.job_id, field = %scope.field, value = %scope.value, prefix = scope.prefix, reason = %scope.reason, "part of the source could not be read; its documents are kept");
-        if !self
-            .cp
-            .unread
-            .iter()
-            .any(|u| u.field == scope.field && u.value == scope.value && u.prefix == scope.prefix)
-        {
+        if !self.cp.unread.iter().any(|u| u.same_scope(&scope)) {
             self.cp.unread.push(scope);
         }
     }
@@ -710,8 +707,7 @@ impl<'e> Run<'e> {
             c.is_fanned_out()
                 && c.lease.is_none()
                 && c.slice == self.slice
-                && parts.len() == c.partitions as usize
-                && parts.values().all(Checkpoint::is_listed)
+                && all_listed(&parts, c.partitions)
         };
         // A partition's first write of a slice takes its lease: until then the partition is
         // ours while nobody else leased it or moved it on since this run read it.

@@ -46,36 +46,11 @@ pub async fn handle_message(
     let job_id = message.job_id.as_str();
     let stop = budget.stop.clone();
     match engine.run_message(message, budget).await {
-        Ok(SliceOutcome::Continue { next_slice }) => {
-            if stop.as_ref().is_some_and(|s| *s.borrow()) {
+        Ok(outcome @ (SliceOutcome::Continue { .. } | SliceOutcome::Spread(_))) => {
+            if outcome.paused(message) && stop.as_ref().is_some_and(|s| *s.borrow()) {
                 // The process is stopping: leave the job `suspended`, as the reference does
-                // on shutdown; it resumes from its checkpoint.
-                match engine.suspend(job_id).await {
-                    Ok(_) => info!(job_id, "job suspended; it resumes from its checkpoint"),
-                    Err(e) => {
-                        warn!(job_id, error = %e, "could not suspend the job; the scheduler resumes it once its lease ends")
-                    }
-                }
-                return Disposition::Done;
-            }
-            let next = JobMessage::new(job_id, next_slice);
-            match queue.send(&next, Duration::ZERO).await {
-                Ok(()) => Disposition::Done,
-                // The checkpoint already moved on; the scheduler resumes the job once it looks
-                // idle, so retrying this (now stale) message would not help.
-                Err(e) => {
-                    warn!(job_id, error = %e, "could not send the continuation; the scheduler will resume the job");
-                    Disposition::Done
-                }
-            }
-        }
-        Ok(SliceOutcome::Spread(messages)) => {
-            if message.partition.is_some()
-                && !messages.is_empty()
-                && stop.as_ref().is_some_and(|s| *s.borrow())
-            {
-                // A partition paused because the process is stopping: the job is suspended,
-                // and hands its partitions out again when it resumes.
+                // on shutdown; it resumes from its checkpoint (a split job hands its
+                // partitions out again).
                 match engine.suspend(job_id).await {
                     Ok(_) => info!(job_id, "job suspended; it resumes from its checkpoint"),
                     Err(e) => {
@@ -84,11 +59,11 @@ pub async fn handle_message(
                 }
                 return Disposition::Done;
             }
-            for next in &messages {
-                if let Err(e) = queue.send(next, Duration::ZERO).await {
-                    // The checkpoint says where each partition is; the scheduler hands out
-                    // the partitions of an idle job again.
-                    warn!(job_id, message = %next.describe(), error = %e, "could not send a partition's message; the scheduler will resume the job");
+            for next in outcome.next_messages(job_id) {
+                // The checkpoint already moved on; the scheduler resumes the job once it looks
+                // idle, so retrying this (now stale) message would not help.
+                if let Err(e) = queue.send(&next, Duration::ZERO).await {
+                    warn!(job_id, message = %next.describe(), error = %e, "could not send the job's next message; the scheduler will resume the job");
                 }
             }
             Disposition::Done

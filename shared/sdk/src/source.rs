@@ -197,6 +197,11 @@ impl UnreadScope {
         }
     }
 
+    /// Whether `other` names the same documents (whatever its reason).
+    pub fn same_scope(&self, other: &UnreadScope) -> bool {
+        self.field == other.field && self.value == other.value && self.prefix == other.prefix
+    }
+
     /// The documents whose `field` starts with `prefix`.
     pub fn under(field: impl Into<String>, prefix: &str, reason: impl Into<String>) -> Self {
         UnreadScope {

@@ -69,27 +69,14 @@ pub async fn work_once(
             };
             report.slices += 1;
             match run_with_retries(&engine, &message, budget, &stop).await {
-                Ok(SliceOutcome::Continue { next_slice }) => {
+                Ok(outcome @ (SliceOutcome::Continue { .. } | SliceOutcome::Spread(_))) => {
                     progressed = true;
-                    let stopping = *stop.borrow();
-                    continue_later(&engine, &queue, &message.job_id, next_slice, stopping).await?;
+                    let stopping = *stop.borrow() && outcome.paused(&message);
+                    continue_later(&engine, &queue, &message.job_id, &outcome, stopping).await?;
                 }
                 Ok(SliceOutcome::Finished(_)) => {
                     progressed = true;
                     report.finished += 1;
-                }
-                Ok(SliceOutcome::Spread(messages)) => {
-                    progressed = true;
-                    if *stop.borrow() && message.partition.is_some() && !messages.is_empty() {
-                        engine.suspend(&message.job_id).await?;
-                        continue;
-                    }
-                    for next in &messages {
-                        queue
-                            .send(next, Duration::ZERO)
-                            .await
-                            .map_err(EngineError::from)?;
-                    }
                 }
                 Ok(SliceOutcome::Busy(_) | SliceOutcome::Stale(_)) => {}
                 Err(e) => {
@@ -243,21 +230,24 @@ async fn give_up(engine: &Engine, message: &JobMessage, reason: &str) {
     }
 }
 
-/// After a slice that used up its budget: hand the rest of the job to the queue or, when the
-/// process is stopping, leave the job `suspended` so that it resumes from its checkpoint.
+/// After a slice that used up its budget (or a job that was split): hand the rest of the job
+/// to the queue or, when the process is stopping, leave the job `suspended` so that it resumes
+/// from its checkpoint.
 async fn continue_later(
     engine: &Engine,
     queue: &MemoryQueue,
     job_id: &str,
-    next_slice: u64,
+    outcome: &SliceOutcome,
     stopping: bool,
 ) -> Result<(), ServiceError> {
     if stopping {
         engine.suspend(job_id).await?;
         info!(job_id, "job suspended; it resumes from its checkpoint");
-    } else {
+        return Ok(());
+    }
+    for next in outcome.next_messages(job_id) {
         queue
-            .send(&JobMessage::new(job_id, next_slice), Duration::ZERO)
+            .send(&next, Duration::ZERO)
             .await
             .map_err(EngineError::from)?;
     }
